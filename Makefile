@@ -1,0 +1,29 @@
+# Two entry points, both bootstrap .venv from nothing and are idempotent.
+#   make run   - default joint search on the bundled digits data set
+#   make test  - the test suite (slow tests excluded; `make test-slow` runs them)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-slow clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned, so pip takes the CPU wheel on disk instead of a CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[all,dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/codesign space describe
+	$(BIN)/codesign arch sample --seed 0
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Accelerator cost models (analytical, zigzag-dse, Timeloop) behind one ``evaluate`` interface."""

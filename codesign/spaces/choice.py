@@ -1,0 +1,38 @@
+"""A named categorical choice: the one encoding every searcher sees."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..checks import Checker
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One decision of a search space: ``name`` (e.g. ``arch.s2.b0.kernel``) and its ``options``."""
+
+    name: str
+    options: tuple[Any, ...]
+
+    def index(self, value: Any) -> int:
+        return self.options.index(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "options": list(self.options)}
+
+
+def options_field(chk: Checker, value: Any, path: str, check_one: Callable[[Any, str], Any]) -> tuple | None:
+    """A space field given as one value (fixed) or a non-empty list of distinct values (a choice)."""
+    raw = value if isinstance(value, list) else [value]
+    if not raw:
+        chk.fail(path, f"`{chk.leaf(path)}` must be a value or a non-empty list of values, got []")
+        return None
+    n = len(chk.problems)
+    out = [check_one(v, f"{path}[{i}]" if isinstance(value, list) else path) for i, v in enumerate(raw)]
+    if len(chk.problems) > n:
+        return None
+    if len(set(out)) != len(out):
+        chk.fail(path, f"`{chk.leaf(path)}` lists a value twice: {raw}")
+        return None
+    return tuple(out)

@@ -1,0 +1,79 @@
+"""Joint space = architecture space × hardware space, flattened to named categorical choices.
+
+Names are prefixed ``arch.`` and ``hw.``; every searcher sees the same list of :class:`Choice` s
+and the same encodings (a dict of values, or a vector of option indices).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..candidate import Candidate
+from ..errors import Problem, ValidationError
+from .arch_space import ArchSpace
+from .choice import Choice
+from .hw_space import HwSpace
+
+
+@dataclass(frozen=True)
+class JointSpace:
+    arch: ArchSpace
+    hw: HwSpace
+
+    @classmethod
+    def default(cls) -> JointSpace:
+        return cls(ArchSpace.default(), HwSpace.default())
+
+    def choices(self) -> list[Choice]:
+        """Every decision (≥ 2 options), architecture first."""
+        return ([Choice(f"arch.{c.name}", c.options) for c in self.arch.choices()]
+                + [Choice(f"hw.{c.name}", c.options) for c in self.hw.choices()])
+
+    def decode(self, values: dict[str, Any]) -> Candidate:
+        arch = {k[5:]: v for k, v in values.items() if k.startswith("arch.")}
+        hw = {k[3:]: v for k, v in values.items() if k.startswith("hw.")}
+        return Candidate(self.arch.decode(arch), self.hw.decode(hw))
+
+    def encode(self, cand: Candidate) -> dict[str, Any]:
+        """Candidate → values of :meth:`choices` (inactive blocks take their first option)."""
+        arch = self.arch.encode(cand.arch)
+        hw = self.hw.encode(cand.accel)
+        return {c.name: (arch[c.name[5:]] if c.name.startswith("arch.") else hw[c.name[3:]])
+                for c in self.choices()}
+
+    def to_vector(self, cand: Candidate) -> list[int]:
+        values = self.encode(cand)
+        return [c.index(values[c.name]) for c in self.choices()]
+
+    def from_vector(self, vector: list[int]) -> Candidate:
+        choices = self.choices()
+        if len(vector) != len(choices) or any(not 0 <= int(i) < len(c.options) for i, c in zip(vector, choices)):
+            raise ValidationError(Problem("choice vector", f"expected {len(choices)} option indices within each "
+                                                           f"choice's range, got {list(vector)}"))
+        return self.decode({c.name: c.options[int(i)] for i, c in zip(vector, choices)})
+
+    def active(self, values: dict[str, Any]) -> list[str]:
+        """Decisions that change the candidate for these values (blocks past a stage's depth do not)."""
+        arch_active = self.arch.active({k[5:]: v for k, v in values.items() if k.startswith("arch.")})
+        return [c.name for c in self.choices() if not c.name.startswith("arch.") or c.name[5:] in arch_active]
+
+    def sample_values(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {c.name: c.options[int(rng.integers(len(c.options)))] for c in self.choices()}
+
+    def sample(self, rng: np.random.Generator) -> Candidate:
+        return self.decode(self.sample_values(rng))
+
+    def mutate(self, cand: Candidate, rng: np.random.Generator) -> Candidate:
+        """Change exactly one active decision to another of its options."""
+        values = self.encode(cand)
+        options = {c.name: c.options for c in self.choices()}
+        active = self.active(values)
+        name = active[int(rng.integers(len(active)))]
+        others = [o for o in options[name] if o != values[name]]
+        values[name] = others[int(rng.integers(len(others)))]
+        return self.decode(values)
+
+    def log10_size(self) -> float:
+        return self.arch.log10_size() + self.hw.log10_size()

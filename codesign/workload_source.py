@@ -1,0 +1,37 @@
+"""Resolve what a user names on the command line (``ARCH_STRING`` or ``MODEL.onnx``) to a workload."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .arch import ArchConfig
+from .errors import Problem, ValidationError
+from .layer import Layer
+from .workload import arch_workload
+
+
+@dataclass(frozen=True)
+class WorkloadSource:
+    label: str
+    layers: list[Layer]
+    arch: ArchConfig | None  # set when the workload came from an architecture string
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except OSError:  # e.g. a name too long to be a path
+        return False
+
+
+def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
+    """An architecture string (``net_…``) or an ONNX file path → its layers."""
+    if spec.startswith("net_"):
+        arch = ArchConfig.from_string(spec)
+        return WorkloadSource("architecture", arch_workload(arch, batch=batch), arch)
+    if spec.endswith(".onnx") or Path(spec).suffix == "" and _is_file(spec):
+        from .onnx_workload import workload_from_onnx
+
+        return WorkloadSource(spec, workload_from_onnx(spec, batch=batch), None)
+    raise ValidationError(Problem(spec, "expected an architecture string (net_r…:stem_…:…:head_…) "
+                                        "or the path of an .onnx file"))

@@ -1,0 +1,1 @@
+"""Hardware YAML shipped with codesign (templates, hardware search spaces, technology tables). No code."""

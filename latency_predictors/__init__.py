@@ -1,0 +1,1 @@
+"""Measured latency (onnxruntime, TVM local and over RPC) and predictors trained from measurements."""

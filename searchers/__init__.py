@@ -1,0 +1,1 @@
+"""Multi-trial and one-shot searchers behind one ask/tell interface."""

@@ -1,0 +1,73 @@
+"""The command line as a user types it: exit codes, the last lines, and never a traceback on bad input."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from codesign import ArchConfig
+from codesign.cli.main import main
+
+
+def run_cli(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-m", "codesign.cli.main", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_help_lists_the_commands():
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    for cmd in ("space", "arch", "hw", "workload"):
+        assert cmd in out
+
+
+def test_space_describe_prints_the_three_sizes(capsys):
+    assert main(["space", "describe", "--json"]) == 0
+    sizes = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sizes["joint_log10"] == pytest.approx(sizes["arch_log10"] + sizes["hw_log10"], abs=1e-3)
+
+
+def test_arch_sample_prints_a_canonical_string_last_and_is_seeded(capsys):
+    main(["arch", "sample", "--seed", "42"])
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    main(["arch", "sample", "--seed", "42"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == first
+    assert ArchConfig.from_string(first).key == first
+
+
+def test_hw_show_validates_and_prints(capsys, tmp_path):
+    assert main(["hw", "show", "simba_like"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("pe4x4_m64")
+    bad = tmp_path / "x.yaml"
+    bad.write_text("pe_rows: 300\npe_rows: 2\n")
+    code, out, err = run_cli("hw", "show", str(bad))
+    assert code == 2 and "duplicate key `pe_rows`" in err and "Traceback" not in err
+
+
+def test_workload_table_for_a_string_and_an_onnx_file(tmp_path, capsys):
+    from codesign.onnx_export import export_onnx
+
+    arch = "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c128"
+    assert main(["workload", arch, "--json"]) == 0
+    from_string = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    path = tmp_path / "net.onnx"
+    export_onnx(ArchConfig.from_string(arch), path)
+    assert main(["workload", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "MACs" in out and "total:" in out
+    from_file = json.loads(out.strip().splitlines()[-1])
+    assert from_file["macs"] == from_string["macs"] and from_file["params"] == from_string["params"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["workload", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k9_e1_c16_s1:head_c128"], "kernel"),
+    (["workload", "missing.onnx"], "missing.onnx"),
+    (["workload", "resnet50"], "expected an architecture string"),
+    (["hw", "show", "no_such_template"], "templates:"),
+    (["space", "describe", "--arch-space", "nope.yaml"], "nope.yaml: file not found"),
+])
+def test_bad_input_is_a_message_and_exit_2(args, expected):
+    code, out, err = run_cli(*args)
+    assert code == 2, (out, err)
+    assert expected in err and "Traceback" not in err
