@@ -1,0 +1,1 @@
+"""Our own analytical cost model: fast, vectorised over layers and candidates."""

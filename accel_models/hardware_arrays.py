@@ -1,0 +1,133 @@
+"""Accelerators and workloads as numpy arrays: the input of the vectorised analytical model.
+
+``AccelArrays`` holds one row per accelerator (its derived bandwidths and per-access energies from
+its technology table); ``LayerArrays`` one row per layer. Both are built once and reused.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.accel import AccelConfig
+from codesign.errors import Problem, ValidationError
+from codesign.layer import MAC_OPS, Layer
+
+from .tech import load_tech
+
+DATAFLOW_ID = {"weight_stationary": 0, "output_stationary": 1, "row_stationary": 2}
+
+
+#: register-file share per operand (ZigZag names: I2 weights, I1 inputs, O partial sums), as in Eyeriss
+RF_SPLIT = {"I2": 0.5, "I1": 0.25, "O": 0.25}
+
+
+def psum_bits(precision_bits: int) -> int:
+    """Partial-sum width: 2×precision + 8 guard bits (24 bits for int8, 40 for int16)."""
+    return 2 * precision_bits + 8
+
+
+def gb_bw_bytes_per_cycle(accel: AccelConfig) -> float:
+    """Global-buffer ↔ array bandwidth: one word per lane along each edge of the array (bytes/cycle)."""
+    return float((accel.pe_rows + accel.pe_cols) * accel.macs_per_pe * accel.precision_bits / 8)
+
+
+def min_rf_bytes(accel: AccelConfig) -> float:
+    """Smallest register file (bytes/PE) that holds one weight, input and partial sum per MAC lane in
+    its share (``RF_SPLIT``)."""
+    lanes, bits = accel.macs_per_pe, accel.precision_bits
+    return max(lanes * bits / 8 / RF_SPLIT["I2"], lanes * bits / 8 / RF_SPLIT["I1"],
+               lanes * psum_bits(bits) / 8 / RF_SPLIT["O"])
+
+
+def check_mappable(accel: AccelConfig) -> None:
+    """The register file must hold the smallest tile, else no mapping exists."""
+    need = min_rf_bytes(accel)
+    if accel.rf_bytes_per_pe < need:
+        raise ValidationError(Problem(
+            f"accelerator {accel.key}:rf_bytes_per_pe",
+            f"`rf_bytes_per_pe` = {accel.rf_bytes_per_pe} B cannot hold the smallest tile: {accel.macs_per_pe} "
+            f"MAC lanes need a weight, an input and a {psum_bits(accel.precision_bits)}-bit partial sum each in "
+            f"their register-file shares, i.e. at least {need:g} B"))
+
+
+@dataclass
+class AccelArrays:
+    rows: np.ndarray
+    cols: np.ndarray
+    lanes: np.ndarray
+    rf_bytes: np.ndarray
+    lb_bytes: np.ndarray
+    gb_bytes: np.ndarray
+    dram_bw: np.ndarray  # bytes/cycle
+    gb_bw: np.ndarray  # bytes/cycle
+    prec_b: np.ndarray  # bytes per weight/activation
+    psum_b: np.ndarray  # bytes per partial sum
+    clock_mhz: np.ndarray
+    dataflow: np.ndarray  # DATAFLOW_ID
+    e_mac: np.ndarray  # pJ per MAC
+    e_alu: np.ndarray  # pJ per vector op
+    e_rf: np.ndarray  # pJ per byte read
+    e_lb: np.ndarray
+    e_gb: np.ndarray
+    e_dram: np.ndarray
+    write_factor: np.ndarray
+    area_mm2: np.ndarray
+
+    def take(self, idx: np.ndarray) -> AccelArrays:
+        return AccelArrays(**{k: v[idx] for k, v in self.__dict__.items()})
+
+
+def accel_arrays(accels: list[AccelConfig]) -> AccelArrays:
+    """Validate that every accelerator is mappable and tabulate its derived figures."""
+    cols: dict[str, list[float]] = {k: [] for k in AccelArrays.__dataclass_fields__}
+    for a in accels:
+        check_mappable(a)
+        tech = load_tech(a.tech)
+        bits = a.precision_bits
+        rf_area = a.num_pes * a.rf_bytes_per_pe / 1024 * tech.rf_area_mm2_per_kib
+        sram_area = (a.num_pes * a.local_buffer_bytes_per_pe + a.global_buffer_bytes) / 1024 * tech.sram_area_mm2_per_kib
+        pe_area = a.num_pes * (a.macs_per_pe * float(tech.mac_area_mm2(bits)) + tech.pe_overhead_area_mm2)
+        row = dict(
+            rows=a.pe_rows, cols=a.pe_cols, lanes=a.macs_per_pe, rf_bytes=a.rf_bytes_per_pe,
+            lb_bytes=a.local_buffer_bytes_per_pe, gb_bytes=a.global_buffer_bytes, dram_bw=a.dram_bw_bytes_per_cycle,
+            gb_bw=gb_bw_bytes_per_cycle(a), prec_b=bits / 8, psum_b=psum_bits(bits) / 8, clock_mhz=a.clock_mhz,
+            dataflow=DATAFLOW_ID[a.dataflow], e_mac=float(tech.mac_energy_pj(bits)),
+            e_alu=float(tech.alu_energy_pj(bits)), e_rf=float(tech.sram_read_pj_per_byte(a.rf_bytes_per_pe * RF_SPLIT["I1"])),
+            e_lb=float(tech.sram_read_pj_per_byte(max(a.local_buffer_bytes_per_pe, 1))),
+            e_gb=float(tech.sram_read_pj_per_byte(a.global_buffer_bytes)), e_dram=tech.dram_energy_pj_per_byte,
+            write_factor=tech.sram_write_factor, area_mm2=pe_area + rf_area + sram_area,
+        )
+        for k, v in row.items():
+            cols[k].append(v)
+    return AccelArrays(**{k: np.asarray(v, dtype=np.int64 if k == "dataflow" else float) for k, v in cols.items()})
+
+
+@dataclass
+class LayerArrays:
+    """Per layer: dims (N, K/g, C/g, G, P, Q, R, S), input size, strides, whether it is a MAC layer."""
+
+    dims: np.ndarray  # (L, 8) float
+    h_in: np.ndarray
+    w_in: np.ndarray
+    stride_h: np.ndarray
+    stride_w: np.ndarray
+    is_mac: np.ndarray  # bool
+    in_elems: np.ndarray  # activation elements read (all operands)
+    out_elems: np.ndarray
+    macs: np.ndarray
+
+    def take(self, idx: np.ndarray) -> LayerArrays:
+        return LayerArrays(**{k: v[idx] for k, v in self.__dict__.items()})
+
+    def __len__(self) -> int:
+        return len(self.macs)
+
+
+def layer_arrays(layers: list[Layer]) -> LayerArrays:
+    raw = np.array([(l.n, l.k // l.groups, l.c // l.groups, l.groups, l.p, l.q, l.r, l.s, l.h_in, l.w_in,
+                     l.stride_h, l.stride_w, l.op in MAC_OPS, l.input_elems, l.output_elems, l.macs)
+                    for l in layers], dtype=float).reshape(-1, 16)
+    return LayerArrays(dims=raw[:, :8].copy(), h_in=raw[:, 8], w_in=raw[:, 9], stride_h=raw[:, 10],
+                       stride_w=raw[:, 11], is_mac=raw[:, 12] > 0, in_elems=raw[:, 13], out_elems=raw[:, 14],
+                       macs=raw[:, 15])
