@@ -36,7 +36,7 @@ from .registry import register_backend
 from .report import ENERGY_COMPONENTS, HardwareReport, LayerCost
 from .tech import load_tech
 
-ZIGZAG_SETTINGS = {"lpf_limit": 4, "nb_spatial_mappings_generated": 3, "opt": "latency", "version": 2}
+ZIGZAG_SETTINGS = {"lpf_limit": 4, "nb_spatial_mappings_generated": 3, "opt": "latency", "version": 4}
 SPATIAL_HINTS = {
     "weight_stationary": {"D1": ["C"], "D2": ["K", "G"], "D3": ["K", "G", "OX"]},
     "output_stationary": {"D1": ["OY"], "D2": ["OX"], "D3": ["K", "G"]},
@@ -75,7 +75,11 @@ def accelerator_yaml(accel: AccelConfig) -> dict[str, Any]:
     """ZigZag's accelerator description of ``accel`` (memories innermost first, sizes in bits).
 
     The per-PE register file is split like Eyeriss's scratchpads: half for weights, a quarter each
-    for inputs and partial sums (``RF_SPLIT``), each with a port one word per MAC lane wide.
+    for inputs and partial sums (``RF_SPLIT``), each with a port one word per MAC lane wide. The
+    optional per-PE local buffer holds inputs (like Simba's per-PE input buffer). It holds no
+    weights: ZigZag's mapper assumes an inclusive hierarchy and fails whenever a layer's weights
+    exceed the global buffer while the local buffers would hold them (measured: 3 of 40 random
+    layers), so weights stream from the global buffer into the register file.
     """
     check_mappable(accel)
     tech = load_tech(accel.tech)
@@ -90,7 +94,7 @@ def accelerator_yaml(accel: AccelConfig) -> dict[str, Any]:
     ops = ["I1", "I2", "O"]
     if accel.local_buffer_bytes_per_pe:
         lb = accel.local_buffer_bytes_per_pe
-        mems["local_buffer"] = _memory(lb, lanes * psum_bits(bits), float(tech.sram_read_pj_per_byte(lb)), wf, ops,
+        mems["local_buffer"] = _memory(lb, lanes * bits, float(tech.sram_read_pj_per_byte(lb)), wf, ["I1"],
                                        ["D3"], lb / 1024 * tech.sram_area_mm2_per_kib, split_ports=True)
     gb = accel.global_buffer_bytes
     mems["global_buffer"] = _memory(gb, max(8, int(round(gb_bw_bytes_per_cycle(accel) * 8))),
@@ -150,9 +154,8 @@ def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[st
     from zigzag.stages.workload_iterator import WorkloadStage
 
     acc_path, map_path = workdir / f"{accel.key}.yaml", workdir / f"{accel.key}.mapping.yaml"
-    if not acc_path.exists():
-        acc_path.write_text(dump_yaml(accelerator_yaml(accel)))  # dump_yaml keeps order: innermost first
-        map_path.write_text(dump_yaml(mapping_yaml(accel)))
+    acc_path.write_text(dump_yaml(accelerator_yaml(accel)))  # dump_yaml keeps key order: innermost first
+    map_path.write_text(dump_yaml(mapping_yaml(accel)))
     stages = [WorkloadParserStage, AcceleratorParserStage, WorkloadStage, MinimalLatencyStage,
               SpatialMappingGeneratorStage, MinimalLatencyStage, TemporalMappingGeneratorStage, CostModelStage]
     main = MainStage(stages, accelerator=str(acc_path), workload=layer_workload(layer, accel.precision_bits),

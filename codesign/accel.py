@@ -5,7 +5,7 @@ Canonical string, fields in a fixed order (sizes in bytes with binary ``k``/``M`
     pe16x16_m1_rf512_lb0_gb128k_bw16_clk800_ws_p8_t45nm
 
 ``pe<rows>x<cols>`` PE array, ``m`` MACs per PE per cycle, ``rf`` register file bytes per PE,
-``lb`` local buffer bytes per PE, ``gb`` global (shared) buffer bytes, ``bw`` DRAM bandwidth in
+``lb`` local (input) buffer bytes per PE (0 for none), ``gb`` global (shared) buffer bytes, ``bw`` DRAM bandwidth in
 bytes/cycle, ``clk`` clock in MHz, dataflow ``ws``/``os``/``rs``, ``p`` precision in bits,
 ``t`` technology table name (``hw_configs/tech/<name>.yaml``).
 """

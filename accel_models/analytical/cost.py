@@ -20,7 +20,7 @@ Per row:
 3. **Global buffer ↔ array traffic** from the dataflow's stationarity: the stationary operand is
    fetched once (if a PE's share fits its register file), the others are re-fetched once per tile
    of the loops they do not depend on; partial sums cross the buffer once per reduction tile.
-   A per-PE local buffer absorbs re-fetches in proportion to how much of the operand it holds.
+   A per-PE local (input) buffer absorbs input re-fetches in proportion to how much it holds.
 4. **DRAM ↔ global buffer traffic**: compulsory when the layer, or its weights plus one output row,
    or its inputs plus one output channel fit; otherwise the cheaper of weight- or input-outer tiling.
 5. **Latency** = max(compute, DRAM bytes / DRAM bandwidth, buffer bytes / buffer bandwidth) cycles.
@@ -94,14 +94,12 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict[str, np.ndarray]:
     t_i = np.stack([np.minimum(window, size_i * r * s) * kt, size_i, np.minimum(window, size_i * r * s) * kt], axis=1)
     t_o = np.stack([size_o * psum, size_o * psum, size_o], axis=1)
 
-    # a per-PE local buffer serves re-fetches of the operands it can hold
+    # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
     lb_total = (A.lb_bytes * A.rows * A.cols)[:, None]
-    def via_lb(traffic, unique):
-        held = np.clip(lb_total / np.maximum(unique[:, None] * A.prec_b[:, None], 1.0), 0.0, 1.0)
-        return np.maximum(unique[:, None], traffic * (1.0 - held) + unique[:, None] * held)
-    t_w_gb, t_i_gb = via_lb(t_w, size_w), via_lb(t_i, size_i)
-    lb_b = np.where(lb_total > 0, (t_w + t_w_gb + t_i + t_i_gb) * A.prec_b[:, None], 0.0)
-    gb_opts = (t_w_gb + t_i_gb) * A.prec_b[:, None] + t_o * A.psum_b[:, None]
+    held = np.clip(lb_total / np.maximum(size_i[:, None] * A.prec_b[:, None], 1.0), 0.0, 1.0)
+    t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
+    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * A.prec_b[:, None], 0.0)
+    gb_opts = (t_w + t_i_gb) * A.prec_b[:, None] + t_o * A.psum_b[:, None]
     rf_fill_opts = (t_w + t_i) * A.prec_b[:, None] + t_o * A.psum_b[:, None]
     # RF reads per MAC: the non-stationary operands (the stationary one is reused in place)
     rf_per_mac = np.stack([A.prec_b + 2 * A.psum_b, A.prec_b + 2 * A.psum_b, 2 * A.prec_b], axis=1)

@@ -1,0 +1,44 @@
+"""Shared by the benchmark scripts: print the JSON line and rewrite this benchmark's BENCHMARKS.md section."""
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def host_line() -> str:
+    try:
+        import cpuinfo  # type: ignore
+
+        cpu = cpuinfo.get_cpu_info().get("brand_raw", platform.processor())
+    except Exception:  # noqa: BLE001 - optional nicety
+        cpu = platform.processor() or platform.machine()
+    return f"{cpu}, Python {platform.python_version()}"
+
+
+def publish(name: str, results: dict, command: str, notes: str = "") -> None:
+    """Print ``results`` as the last stdout line and replace the ``name`` section of BENCHMARKS.md."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = [f"## {name}", "", f"`{command}` — {stamp}, {host_line()}", "", "| key | value |", "|---|---|"]
+    for key, value in results.items():
+        shown = json.dumps(value) if isinstance(value, (dict, list)) else (f"{value:.4g}" if isinstance(value, float)
+                                                                           else str(value))
+        body.append(f"| `{key}` | {shown} |")
+    if notes:
+        body += ["", notes.strip()]
+    section = "\n".join(body) + "\n"
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\nMeasured, never typed in.\n"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{section}{end}"
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    BENCHMARKS_MD.write_text(text)
+    sys.stdout.flush()
+    print(json.dumps(results))
