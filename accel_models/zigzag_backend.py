@@ -11,7 +11,8 @@ are costed by the analytical vector-unit model and marked ``source: analytical``
 
 Settings chosen for speed (see ``ZIGZAG_SETTINGS``): LOMA temporal mapping with ``lpf_limit=4``
 (same result as the default 6 at ~6× less time on our tests), 3 spatial mappings per layer, no
-progress bars, no files written, ZigZag's logging silenced.
+progress bars, no files written, ZigZag's logging silenced. One ZigZag bug is worked around
+(:func:`_reduce_ordered`).
 """
 from __future__ import annotations
 
@@ -23,22 +24,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from codesign.accel import AccelConfig
 from codesign.errors import CodesignError
 from codesign.layer import MAC_OPS, Layer
 from codesign.yaml_io import dump_yaml
 
-from .analytical.cost import layer_costs
-from .hardware_arrays import RF_SPLIT, accel_arrays, check_mappable, gb_bw_bytes_per_cycle, layer_arrays, psum_bits
+from .hardware_arrays import RF_SPLIT, check_mappable, gb_bw_bytes_per_cycle, psum_bits
+from .mac_layer_backend import evaluate_mac_layers
 from .registry import register_backend
-from .report import ENERGY_COMPONENTS, HardwareReport, LayerCost
+from .report import ENERGY_COMPONENTS, HardwareReport
 from .tech import load_tech
 
 ZIGZAG_SETTINGS = {"lpf_limit": 4, "nb_spatial_mappings_generated": 3, "opt": "latency", "version": 4}
 SPATIAL_HINTS = {
-    "weight_stationary": {"D1": ["C"], "D2": ["K", "G"], "D3": ["K", "G", "OX"]},
+    "weight_stationary": {"D1": ["C"], "D2": ["K", "G"], "D3": ["K", "G"]},
     "output_stationary": {"D1": ["OY"], "D2": ["OX"], "D3": ["K", "G"]},
     "row_stationary": {"D1": ["FY", "C"], "D2": ["OY"], "D3": ["K", "G"]},
 }
@@ -134,11 +133,35 @@ def layer_workload(layer: Layer, precision_bits: int) -> list[dict[str, Any]]:
 
 
 # ---- running ZigZag ------------------------------------------------------------------------
+def _reduce_ordered(c_list: list[float], m_list: list[float], s: float) -> tuple[list[float], list[float]]:
+    """ZigZag 3.9.1's ``CostModelEvaluation.reduce_ordered`` without its final assertion.
+
+    The original asserts ``c >= m`` for every entry, including entries it never reduced; tiny layers
+    (a squeeze-excite 1×1 conv on a 1×1 image) enter with ``c < m`` and crash the evaluation. The
+    greedy reduction itself is unchanged: largest first, each down to its floor, up to ``s`` in total.
+    """
+    if s <= 0 or not c_list:
+        return c_list, [0.0] * len(c_list)
+    c_result = list(c_list)
+    reductions = [0.0] * len(c_list)
+    for i in sorted(range(len(c_list)), key=lambda j: c_list[j], reverse=True):
+        if s <= 0:
+            break
+        cut = min(max(0.0, c_result[i] - m_list[i]), s)
+        c_result[i] -= cut
+        reductions[i] += cut
+        s -= cut
+    return c_result, reductions
+
+
 def _quiet_zigzag() -> None:
     root = logging.getLogger()
     if not root.handlers:  # ZigZag calls logging.basicConfig(INFO); a handler makes that a no-op
         root.addHandler(logging.NullHandler())
     logging.getLogger("zigzag").setLevel(logging.ERROR)
+    from zigzag.cost_model.cost_model import CostModelEvaluation
+
+    CostModelEvaluation.reduce_ordered = staticmethod(_reduce_ordered)
 
 
 def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[str, Any]:
@@ -188,13 +211,15 @@ def _even_type(name: str):
 
 
 class ZigzagCache:
-    """JSON files on disk keyed by a hash of (layer string, accelerator string, settings)."""
+    """JSON files on disk keyed by a hash of (layer string, accelerator string, settings, the dataflow's
+    spatial hints, the register-file split)."""
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_cache_dir()
 
     def _path(self, layer: Layer, accel: AccelConfig) -> Path:
-        key = json.dumps([layer.key, accel.key, ZIGZAG_SETTINGS], sort_keys=True)
+        key = json.dumps([layer.key, accel.key, ZIGZAG_SETTINGS, SPATIAL_HINTS[accel.dataflow], RF_SPLIT],
+                         sort_keys=True)
         return self.root / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
 
     def get(self, layer: Layer, accel: AccelConfig) -> dict[str, Any] | None:
@@ -214,32 +239,15 @@ class ZigzagCache:
 
 def evaluate_zigzag(workload: list[Layer], accel: AccelConfig, cache: ZigzagCache | None = None) -> HardwareReport:
     cache = cache or ZigzagCache()
-    vector_rows = [i for i, l in enumerate(workload) if l.op not in MAC_OPS]
-    analytical = {}
-    if vector_rows:  # non-MAC layers: the analytical vector-unit model (ZigZag maps only conv/fc here)
-        sub = [workload[i] for i in vector_rows]
-        costs = layer_costs(layer_arrays(sub), accel_arrays([accel]).take(np.zeros(len(sub), dtype=np.int64)))
-        analytical = {i: {"cycles": float(costs["cycles"][j]),
-                          "energy_pj": {c: float(costs["energy"][c][j]) for c in ENERGY_COMPONENTS},
-                          "utilization": 0.0} for j, i in enumerate(vector_rows)}
-    layers = []
     with tempfile.TemporaryDirectory(prefix="codesign-zigzag-") as tmp:
-        for i, layer in enumerate(workload):
-            res = analytical.get(i)
-            source = "analytical"
+        def cost_of(layer: Layer) -> tuple[float, dict[str, float], float]:
+            res = cache.get(layer, accel)
             if res is None:
-                source = "zigzag"
-                res = cache.get(layer, accel)
-                if res is None:
-                    res = run_zigzag_layer(layer, accel, Path(tmp))
-                    cache.put(layer, accel, res)
-            ms = res["cycles"] / (accel.clock_mhz * 1e3)
-            layers.append(LayerCost(layer.name, layer.op, layer.macs, res["cycles"], ms, res["energy_pj"],
-                                    res["utilization"], "n/a" if source == "zigzag" else "vector", source))
-    area = float(accel_arrays([accel]).area_mm2[0])
-    notes = [f"{len(vector_rows)} non-conv layers costed by the analytical vector model"] if vector_rows else []
-    return HardwareReport("zigzag", accel.key, layers, sum(l.latency_ms for l in layers),
-                          sum(l.energy_total_pj for l in layers) * 1e-9, area, notes)
+                res = run_zigzag_layer(layer, accel, Path(tmp))
+                cache.put(layer, accel, res)
+            return res["cycles"], res["energy_pj"], res["utilization"]
+
+        return evaluate_mac_layers(workload, accel, "zigzag", cost_of)
 
 
 @register_backend("zigzag")

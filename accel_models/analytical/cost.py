@@ -8,7 +8,7 @@ Per row:
    ============  ==============  ==============  ==============
    dataflow      rows            columns         lanes
    ============  ==============  ==============  ==============
-   weight st.    C               K or G          K, G or OX
+   weight st.    C               K or G          K or G
    output st.    OY              OX              K or G
    row st.       FY or C         OY              K or G
    ============  ==============  ==============  ==============
@@ -34,11 +34,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..hardware_arrays import AccelArrays, LayerArrays
+from ..report import ENERGY_COMPONENTS
 
 N, K, C, G, P, Q, R, S = range(8)
 # HINTS[dataflow][axis] = allowed dims (-1 = none); axes: rows, cols, lanes
 HINTS = np.array([
-    [[C, -1, -1], [K, G, -1], [K, G, Q]],  # weight stationary
+    [[C, -1, -1], [K, G, -1], [K, G, -1]],  # weight stationary
     [[P, -1, -1], [Q, -1, -1], [K, G, -1]],  # output stationary
     [[R, C, -1], [P, -1, -1], [K, G, -1]],  # row stationary
 ])
@@ -69,13 +70,39 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
     return u, rem, chosen, factor
 
 
-def layer_costs(L: LayerArrays, A: AccelArrays) -> dict[str, np.ndarray]:
+def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
     """Cycles, energy per component (pJ), utilization and bound for row-aligned layers/accelerators."""
+    mac_rows = np.flatnonzero(L.is_mac)
+    vec_rows = np.flatnonzero(~L.is_mac)
+    parts = [(mac_rows, _mac_costs(L.take(mac_rows), A.take(mac_rows))),
+             (vec_rows, _vector_costs(L.take(vec_rows), A.take(vec_rows)))]
+    m = len(L)
+    out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}}
+    for key in ("cycles", "compute_cycles", "utilization", "dram_bytes"):
+        out[key] = np.zeros(m)
+    out["bound"] = np.empty(m, dtype=BOUNDS.dtype)
+    for rows, costs in parts:
+        for key, value in costs.items():
+            if key == "energy":
+                for c, e in value.items():
+                    out["energy"][c][rows] = e
+            else:
+                out[key][rows] = value
+    return out
+
+
+def _finish(compute, dram_b, gb_b, A: AccelArrays, util, energy: dict) -> dict:
+    """Latency = the slowest of compute, DRAM transfer and buffer transfer (cycles)."""
+    terms = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)
+    return {"cycles": terms.max(axis=1), "compute_cycles": compute, "utilization": util,
+            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy}
+
+
+def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
     dims = L.dims
     n, kg, cg, g, p, q, r, s = (dims[:, i] for i in range(8))
     u, t, chosen, factor = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
     compute = np.prod(t, axis=1)
-
     size_w = kg * cg * g * r * s
     size_o = n * kg * g * p * q
     size_i = n * cg * g * L.h_in * L.w_in
@@ -84,68 +111,52 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict[str, np.ndarray]:
     # For stationary operand X, X's tiles are the outer temporal loops and each X element crosses the
     # buffer once; operands that do not depend on an outer loop are re-fetched once per its trip;
     # partial sums cross twice per reduction tile unless outputs are the stationary operand.
-    window = n * g * cg * p * q * r * s  # input reads when every (r, s) offset is a separate pass
-    red_tiles = t[:, C] * t[:, R] * t[:, S]
+    window = np.minimum(n * g * cg * p * q * r * s, size_i * r * s)  # every (r, s) offset a separate pass
+    psum = 2 * t[:, C] * t[:, R] * t[:, S] - 1
     pix_tiles = n * t[:, P] * t[:, Q]
-    kt = t[:, K]
-    psum = 2 * red_tiles - 1
-    # rows: stationary W, I, O  -> traffic of (W, I, O) in elements
+    # columns: stationary W, I, O
     t_w = np.stack([size_w, size_w * pix_tiles, size_w * pix_tiles], axis=1)
-    t_i = np.stack([np.minimum(window, size_i * r * s) * kt, size_i, np.minimum(window, size_i * r * s) * kt], axis=1)
+    t_i = np.stack([window * t[:, K], size_i, window * t[:, K]], axis=1)
     t_o = np.stack([size_o * psum, size_o * psum, size_o], axis=1)
+    prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
 
     # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
     lb_total = (A.lb_bytes * A.rows * A.cols)[:, None]
-    held = np.clip(lb_total / np.maximum(size_i[:, None] * A.prec_b[:, None], 1.0), 0.0, 1.0)
+    held = np.clip(lb_total / np.maximum(size_i[:, None] * prec, 1.0), 0.0, 1.0)
     t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
-    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * A.prec_b[:, None], 0.0)
-    gb_opts = (t_w + t_i_gb) * A.prec_b[:, None] + t_o * A.psum_b[:, None]
-    rf_fill_opts = (t_w + t_i) * A.prec_b[:, None] + t_o * A.psum_b[:, None]
+    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec, 0.0)
+    gb_opts = (t_w + t_i_gb) * prec + t_o * psum_b
+    rf_fill = (t_w + t_i) * prec + t_o * psum_b
     # RF reads per MAC: the non-stationary operands (the stationary one is reused in place)
     rf_per_mac = np.stack([A.prec_b + 2 * A.psum_b, A.prec_b + 2 * A.psum_b, 2 * A.prec_b], axis=1)
-    gb_time = gb_opts / A.gb_bw[:, None]
-    e_opts = A.e_gb[:, None] * gb_opts + A.e_rf[:, None] * (L.macs[:, None] * rf_per_mac
-                                                             + rf_fill_opts * A.write_factor[:, None]) \
-        + A.e_lb[:, None] * lb_b
-    # ZigZag-like choice: lowest buffer time (latency), then lowest energy
-    score = np.maximum(gb_time, compute[:, None]) * (1 + 1e-9) + e_opts * 1e-12
+    rf_opts = L.macs[:, None] * rf_per_mac + rf_fill * A.write_factor[:, None]
+    e_opts = A.e_gb[:, None] * gb_opts + A.e_rf[:, None] * rf_opts + A.e_lb[:, None] * lb_b
+    # ZigZag-like choice: lowest buffer-or-compute time (latency), then lowest energy
+    score = np.maximum(gb_opts / A.gb_bw[:, None], compute[:, None]) * (1 + 1e-9) + e_opts * 1e-12
     pick = np.argmin(score, axis=1)[:, None]
-    gb_array_b = np.take_along_axis(gb_opts, pick, 1)[:, 0]
-    lb_bytes = np.take_along_axis(lb_b, pick, 1)[:, 0]
-    rf_bytes = L.macs * np.take_along_axis(rf_per_mac, pick, 1)[:, 0] \
-        + np.take_along_axis(rf_fill_opts, pick, 1)[:, 0] * A.write_factor
+    gb_b = np.take_along_axis(gb_opts, pick, 1)[:, 0]
 
     # ---- DRAM <-> global buffer traffic (bytes) ----------------------------------------
     wb, ib, ob = size_w * A.prec_b, size_i * A.prec_b, size_o * A.prec_b
     cap = A.gb_bytes
     compulsory = (wb + ib + ob <= cap) | (wb + (ib + ob) / np.maximum(p, 1) <= cap) \
         | (ib + (wb + ob) / np.maximum(kg * g, 1) <= cap)
-    tk = np.ceil(wb / (cap / 2))
-    tp = np.ceil((ib + ob) / (cap / 2))
-    dram_mac_b = np.where(compulsory, wb + ib + ob, np.minimum(wb + ib * tk, ib + wb * tp) + ob)
+    tiled = np.minimum(wb + ib * np.ceil(wb / (cap / 2)), ib + wb * np.ceil((ib + ob) / (cap / 2))) + ob
+    dram_b = np.where(compulsory, wb + ib + ob, tiled)
 
-    # ---- non-MAC layers on the vector unit ------------------------------------------------
-    vec_width = A.cols * A.lanes
-    dram_vec_b = (L.in_elems + L.out_elems) * A.prec_b
-    vec_cycles = L.in_elems / vec_width
+    util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
+    energy = {"mac": L.macs * A.e_mac, "vector": np.zeros_like(compute),
+              "rf": A.e_rf * np.take_along_axis(rf_opts, pick, 1)[:, 0],
+              "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
+              "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor), "dram": A.e_dram * dram_b}
+    return _finish(compute, dram_b, gb_b, A, util, energy)
 
-    mac = L.is_mac
-    dram_b = np.where(mac, dram_mac_b, dram_vec_b)
-    gb_b = np.where(mac, gb_array_b, 0.0)
-    compute = np.where(mac, compute, vec_cycles)
-    terms = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)
-    cycles = terms.max(axis=1)
-    bound = BOUNDS[np.argmax(terms, axis=1)]
-    util = np.where(mac, L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0), 0.0)
 
-    # ---- energy (pJ) ------------------------------------------------------------------
-    energy = {
-        "mac": np.where(mac, L.macs * A.e_mac, 0.0),
-        "vector": np.where(mac, 0.0, L.in_elems * A.e_alu),
-        "rf": np.where(mac, A.e_rf * rf_bytes, 0.0),
-        "local_buffer": np.where(mac, A.e_lb * lb_bytes, 0.0),
-        "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor),
-        "dram": A.e_dram * dram_b,
-    }
-    return {"cycles": cycles, "compute_cycles": compute, "utilization": util, "bound": bound,
-            "dram_bytes": dram_b, "energy": energy}
+def _vector_costs(L: LayerArrays, A: AccelArrays) -> dict:
+    """Elementwise, pooling, data movement: a vector unit of cols × lanes elements/cycle, tensors
+    streamed from DRAM through the global buffer."""
+    dram_b = (L.in_elems + L.out_elems) * A.prec_b
+    zero = np.zeros_like(dram_b)
+    energy = {"mac": zero, "vector": L.in_elems * A.e_alu, "rf": zero, "local_buffer": zero,
+              "global_buffer": A.e_gb * dram_b * (1 + A.write_factor) / 2, "dram": A.e_dram * dram_b}
+    return _finish(L.in_elems / (A.cols * A.lanes), dram_b, zero, A, zero, energy)
