@@ -71,3 +71,42 @@ def test_bad_input_is_a_message_and_exit_2(args, expected):
     code, out, err = run_cli(*args)
     assert code == 2, (out, err)
     assert expected in err and "Traceback" not in err
+
+
+def test_evaluate_prints_layers_and_a_json_summary(tmp_path, capsys):
+    arch = "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c128"
+    assert main(["evaluate", arch, "--hw", "eyeriss_like", "--json"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["backend"] == "analytical" and summary["latency_ms"] > 0 and summary["energy_mj"] > 0
+    assert summary["area_mm2"] > 0
+    for layer in summary["layers"]:
+        assert {"name", "op", "macs", "latency_ms", "energy_pj", "utilization"} <= set(layer)
+    assert "total on pe12x14" in out
+
+
+def test_evaluate_accepts_a_foreign_onnx_cnn(tmp_path, capsys):
+    import onnx
+
+    from test_onnx_workload import shufflenet_like_model
+
+    path = tmp_path / "shufflenet_like.onnx"
+    onnx.save(shufflenet_like_model(), str(path))
+    hw = tmp_path / "mine.yaml"
+    hw.write_text((__import__("codesign").AccelConfig().to_yaml(name="mine")))
+    assert main(["evaluate", str(path), "--hw", str(hw), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {l["name"] for l in summary["layers"]} >= {"stem", "gconv", "shuffle_transpose", "fc"}
+    assert all(l["latency_ms"] > 0 and l["energy_pj"] > 0 for l in summary["layers"])
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["evaluate", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:head_c128", "--hw", "nope"], "templates:"),
+    (["evaluate", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:head_c128", "--hw",
+      "pe16x16_m16_rf64_lb0_gb128k_bw16_clk800_ws_p8_t45nm"], "rf_bytes_per_pe"),
+    (["evaluate", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:head_c128", "--hw",
+      "pe16x16_m1_rf512_lb0_gb128k_bw16_clk800_ws_p8_t7nm"], "no technology table"),
+])
+def test_evaluate_bad_hardware_exits_2(args, expected):
+    code, out, err = run_cli(*args)
+    assert code == 2 and expected in err and "Traceback" not in err

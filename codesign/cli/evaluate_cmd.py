@@ -1,0 +1,45 @@
+"""``codesign evaluate ARCH_STRING|MODEL.onnx --hw NAME|FILE``: a network's cost on an accelerator."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..hw_files import resolve_accel
+from ..workload_source import workload_source
+from .table import format_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="latency, energy and area of a network on an accelerator")
+    p.add_argument("network", metavar="ARCH_STRING|MODEL.onnx", help="architecture string or shape-inferred ONNX")
+    p.add_argument("--hw", required=True, metavar="NAME|FILE", help="hardware template name, YAML file or string")
+    p.add_argument("--backend", default="analytical", choices=["analytical", "zigzag", "timeloop"])
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accel_models.registry import evaluate
+
+    src = workload_source(args.network, batch=args.batch)
+    accel = resolve_accel(args.hw)
+    rep = evaluate(src.layers, accel, backend=args.backend)
+    rows = [[l.name, l.op, l.macs, l.cycles, l.latency_ms * 1e3, l.energy_total_pj / 1e6, l.utilization, l.bound,
+             l.source] for l in rep.layers]
+    print(format_table(["layer", "op", "MACs", "cycles", "latency µs", "energy µJ", "util", "bound", "source"], rows,
+                       right=[False, False, True, True, True, True, True, False, False]))
+    parts = ", ".join(f"{k} {v / 1e9:.4g}" for k, v in rep.energy_by_component_pj.items() if v)
+    print(f"total on {accel.key} ({rep.backend}): {rep.latency_ms:.4g} ms, {rep.energy_mj:.4g} mJ "
+          f"({parts} mJ), {rep.area_mm2:.4g} mm²")
+    for note in rep.notes:
+        print(f"note: {note}")
+    if args.json:
+        print(json.dumps({
+            "backend": rep.backend, "accel": rep.accel, "latency_ms": rep.latency_ms, "energy_mj": rep.energy_mj,
+            "area_mm2": rep.area_mm2, "notes": rep.notes,
+            "layers": [{"name": l.name, "op": l.op, "macs": l.macs, "cycles": l.cycles, "latency_ms": l.latency_ms,
+                        "energy_pj": l.energy_total_pj, "energy_by_component_pj": l.energy_pj,
+                        "utilization": l.utilization, "bound": l.bound, "source": l.source} for l in rep.layers],
+        }))
+    return 0
