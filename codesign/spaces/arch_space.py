@@ -166,6 +166,21 @@ class ArchSpace:
             return False
         return True
 
+    def extreme_values(self, largest: bool) -> dict[str, Any]:
+        """The largest (or smallest) network: every numeric choice at its max (min), ``fused_ibn``
+        (``ibn``) where the block type is a choice, the first activation."""
+        out = {}
+        for c in self.all_choices():
+            if c.name.endswith(".block_type"):
+                pick = "fused_ibn" if largest and "fused_ibn" in c.options else (
+                    "ibn" if "ibn" in c.options else c.options[0])
+            elif c.name.endswith(".activation"):
+                pick = c.options[0]
+            else:
+                pick = max(c.options) if largest else min(c.options)
+            out[c.name] = pick
+        return out
+
     # ---- sampling and size -----------------------------------------------------------
     def sample_values(self, rng: np.random.Generator) -> dict[str, Any]:
         return {c.name: c.options[int(rng.integers(len(c.options)))] for c in self.all_choices()}

@@ -1,0 +1,193 @@
+"""Image classification data sets, all local: nothing is ever downloaded.
+
+* ``digits``: scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes), resized to
+  the space's input resolution and repeated over the input channels. The default.
+* ``cifar10``: CIFAR-10 in its python format (``data_batch_1..5``, ``test_batch``) from a local
+  directory, read with a restricted unpickler that only builds plain containers and numpy arrays.
+* ``folder``: an image folder, one sub-folder per class (read with Pillow).
+* ``synthetic``: generated class-dependent patterns, for tests.
+
+A data set is split into train / validation / test once, from the seed, and normalised with the
+training split's per-channel mean and standard deviation.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import Problem, ValidationError
+
+DATASETS = ("digits", "cifar10", "folder", "synthetic")
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # (N, C, H, W) float32, normalised
+    y: torch.Tensor  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class DataSet:
+    name: str
+    train: Split
+    val: Split
+    test: Split
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train.x.shape[1:])  # type: ignore[return-value]
+
+
+def load_dataset(name: str, resolution: int = 32, channels: int = 3, seed: int = 0, path: str | Path | None = None,
+                 fractions: tuple[float, float] = (0.15, 0.15), synthetic_size: int = 600) -> DataSet:
+    """Load, resize to ``resolution`` px, split (validation and test ``fractions``) and normalise."""
+    if name == "digits":
+        x, y = _digits()
+    elif name == "cifar10":
+        x, y = _cifar10(_need_path(name, path))
+    elif name == "folder":
+        x, y = _image_folder(_need_path(name, path))
+    elif name == "synthetic":
+        x, y = _synthetic(synthetic_size, seed)
+    else:
+        raise ValidationError(Problem("data", f"unknown data set `{name}` (expected one of: {', '.join(DATASETS)})"))
+    x = _to_shape(torch.from_numpy(x), resolution, channels)
+    y = torch.from_numpy(y.astype(np.int64))
+    return _split(name, x, y, seed, fractions)
+
+
+def _need_path(name: str, path: str | Path | None) -> Path:
+    if path is None:
+        raise ValidationError(Problem(f"data {name}", "a local directory is required (`path`); nothing is downloaded"))
+    p = Path(path)
+    if not p.is_dir():
+        raise ValidationError(Problem(str(p), f"expected a directory for data set `{name}`"))
+    return p
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.images[:, None, :, :] / 16.0).astype(np.float32), d.target
+
+
+def _synthetic(n: int, seed: int, classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Bars at class-dependent orientations plus noise: learnable in a few steps, for tests."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, size=n)
+    grid = np.linspace(-1, 1, 16)
+    xx, yy = np.meshgrid(grid, grid)
+    x = np.empty((n, 1, 16, 16), dtype=np.float32)
+    for i, c in enumerate(y):
+        angle = np.pi * c / classes
+        x[i, 0] = (np.abs(np.cos(angle) * yy - np.sin(angle) * xx) < 0.25) + 0.3 * rng.standard_normal((16, 16))
+    return x, y
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Builds only containers, strings, numbers and numpy arrays (CIFAR-10's python format)."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load `{module}.{name}`: only numpy arrays are allowed")
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise ValidationError(Problem(str(path), "CIFAR-10 batch file not found (expected the python format: "
+                                                 "data_batch_1..5 and test_batch)"))
+    try:
+        d = _SafeUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        data = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(d[b"labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError, AttributeError) as exc:
+        raise ValidationError(Problem(str(path), f"not a CIFAR-10 python batch ({exc})")) from None
+    if len(data) != len(labels):
+        raise ValidationError(Problem(str(path), f"{len(data)} images but {len(labels)} labels"))
+    return data, labels
+
+
+def _cifar10(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    parts = [_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)] + [_cifar_batch(root / "test_batch")]
+    x = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
+    return x, np.concatenate([p[1] for p in parts])
+
+
+def _image_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(p for p in root.iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise ValidationError(Problem(str(root), f"expected one sub-folder per class (at least 2), found {len(classes)}"))
+    xs, ys = [], []
+    for label, folder in enumerate(classes):
+        files = sorted(f for f in folder.iterdir() if f.is_file())
+        if not files:
+            raise ValidationError(Problem(str(folder), "class folder holds no images"))
+        for f in files:
+            try:
+                with Image.open(f) as im:
+                    arr = np.asarray(im.convert("RGB").resize((64, 64)), dtype=np.float32) / 255.0
+            except (UnidentifiedImageError, OSError) as exc:
+                raise ValidationError(Problem(str(f), f"not a readable image ({exc})")) from None
+            xs.append(arr.transpose(2, 0, 1))
+            ys.append(label)
+    return np.stack(xs), np.asarray(ys)
+
+
+def _to_shape(x: torch.Tensor, resolution: int, channels: int) -> torch.Tensor:
+    if x.shape[-1] != resolution or x.shape[-2] != resolution:
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
+    if x.shape[1] == channels:
+        return x.contiguous()
+    if x.shape[1] == 1:
+        return x.repeat(1, channels, 1, 1)
+    if channels == 1:
+        return x.mean(dim=1, keepdim=True)
+    raise ValidationError(Problem("data", f"cannot turn {x.shape[1]}-channel images into {channels} channels"))
+
+
+def _split(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, fractions: tuple[float, float]) -> DataSet:
+    n = len(y)
+    perm = torch.from_numpy(np.random.default_rng(seed).permutation(n))
+    n_val, n_test = int(round(n * fractions[0])), int(round(n * fractions[1]))
+    idx_val, idx_test, idx_train = perm[:n_val], perm[n_val:n_val + n_test], perm[n_val + n_test:]
+    mean = x[idx_train].mean(dim=(0, 2, 3))
+    std = x[idx_train].std(dim=(0, 2, 3)).clamp_min(1e-6)
+    x = (x - mean[None, :, None, None]) / std[None, :, None, None]
+    return DataSet(name, Split(x[idx_train], y[idx_train]), Split(x[idx_val], y[idx_val]),
+                   Split(x[idx_test], y[idx_test]), int(y.max()) + 1, tuple(mean.tolist()), tuple(std.tolist()))
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 2, flip: bool = False) -> torch.Tensor:
+    """Random crop (zero padding of ``pad`` px) and optional horizontal flip, per image."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    rows = (torch.arange(h)[None, :] + dy[:, None])  # (n, h)
+    cols = (torch.arange(w)[None, :] + dx[:, None])
+    out = padded[torch.arange(n)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
+                 rows[:, None, :, None], cols[:, None, None, :]]
+    if flip:
+        mask = torch.rand(n, generator=gen) < 0.5
+        out[mask] = out[mask].flip(-1)
+    return out

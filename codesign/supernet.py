@@ -1,0 +1,260 @@
+"""An elastic (Once-for-All / TuNAS style) MBConv/IBN supernet over an ``ArchSpace``.
+
+Every choice of the space is served by one set of shared weights:
+
+* kernel: the centre ``k×k`` crop of the largest kernel's weights;
+* expansion and width: the first channels of the widest tensors (channel slicing, batch-norm
+  statistics sliced alike);
+* depth: a stage runs its first ``d`` blocks and skips the rest;
+* block type: each block position holds an ``ibn`` and a ``fused_ibn`` branch;
+* squeeze-excite: the SE module's first ``⌊ratio × C_in⌋`` squeeze channels, or none.
+
+``get_active_subnet()`` copies the active slices into a static :class:`~codesign.model_builder.IBNNet`
+whose output equals the supernet's for that subnet (tested), so a chosen subnet exports like any
+other network.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .arch import ArchConfig, BlockConfig
+from .errors import Problem, ValidationError
+from .model_builder import IBNNet, make_activation
+from .spaces.arch_space import ArchSpace
+from .workload import has_residual, se_channels
+
+
+class DynConvBN(nn.Module):
+    """A convolution + batch norm whose output channels, input channels and kernel are sliced per call."""
+
+    def __init__(self, out_max: int, in_max: int, k_max: int, depthwise: bool = False):
+        super().__init__()
+        self.depthwise = depthwise
+        self.k_max = k_max
+        self.weight = nn.Parameter(torch.empty(out_max, 1 if depthwise else in_max, k_max, k_max))
+        nn.init.kaiming_normal_(self.weight, mode="fan_out")
+        self.bn = nn.BatchNorm2d(out_max)
+
+    def sliced_weight(self, out_ch: int, in_ch: int, k: int) -> torch.Tensor:
+        c = (self.k_max - k) // 2
+        return self.weight[:out_ch, : (1 if self.depthwise else in_ch), c:c + k, c:c + k]
+
+    def forward(self, x: torch.Tensor, out_ch: int, k: int, stride: int, act: str) -> torch.Tensor:
+        in_ch = x.shape[1]
+        y = F.conv2d(x, self.sliced_weight(out_ch, in_ch, k), None, stride, k // 2,
+                     groups=in_ch if self.depthwise else 1)
+        bn = self.bn
+        y = F.batch_norm(y, bn.running_mean[:out_ch], bn.running_var[:out_ch], bn.weight[:out_ch], bn.bias[:out_ch],
+                         self.training, bn.momentum, bn.eps)
+        return _act(y, act)
+
+    def copy_to(self, static: nn.Sequential, out_ch: int, in_ch: int, k: int) -> None:
+        """Copy the active slice into a static ``ConvBNAct``."""
+        conv, bn = static[0], static[1]
+        conv.weight.data.copy_(self.sliced_weight(out_ch, in_ch, k))
+        for name in ("weight", "bias"):
+            getattr(bn, name).data.copy_(getattr(self.bn, name)[:out_ch])
+        for name in ("running_mean", "running_var"):
+            getattr(bn, name).copy_(getattr(self.bn, name)[:out_ch])
+
+
+class DynSE(nn.Module):
+    def __init__(self, ch_max: int, sq_max: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(ch_max, sq_max, 1)
+        self.expand = nn.Conv2d(sq_max, ch_max, 1)
+
+    def forward(self, x: torch.Tensor, sq: int) -> torch.Tensor:
+        ch = x.shape[1]
+        s = F.relu(F.conv2d(x.mean((2, 3), keepdim=True), self.reduce.weight[:sq, :ch], self.reduce.bias[:sq]))
+        return x * torch.sigmoid(F.conv2d(s, self.expand.weight[:ch, :sq], self.expand.bias[:ch]))
+
+    def copy_to(self, static: nn.Module, ch: int, sq: int) -> None:
+        static.reduce.weight.data.copy_(self.reduce.weight[:sq, :ch])
+        static.reduce.bias.data.copy_(self.reduce.bias[:sq])
+        static.expand.weight.data.copy_(self.expand.weight[:ch, :sq])
+        static.expand.bias.data.copy_(self.expand.bias[:ch])
+
+
+def _act(y: torch.Tensor, name: str) -> torch.Tensor:
+    if name == "relu":
+        return F.relu(y)
+    if name == "relu6":
+        return F.relu6(y)
+    if name == "hswish":
+        return F.hardswish(y)
+    if name == "swish":
+        return F.silu(y)
+    return y
+
+
+class DynBlock(nn.Module):
+    """One block position: an ``ibn`` and a ``fused_ibn`` branch with elastic kernel, expansion, width, SE."""
+
+    def __init__(self, in_max: int, out_max: int, k_max: int, e_max: int):
+        super().__init__()
+        mid = in_max * e_max
+        self.ibn_expand = DynConvBN(mid, in_max, 1)
+        self.ibn_dw = DynConvBN(mid, mid, k_max, depthwise=True)
+        self.ibn_se = DynSE(mid, in_max)
+        self.ibn_project = DynConvBN(out_max, mid, 1)
+        self.fused = DynConvBN(max(mid, out_max), in_max, k_max)
+        self.fused_se = DynSE(max(mid, out_max), in_max)
+        self.fused_project = DynConvBN(out_max, mid, 1)
+
+    def forward(self, x: torch.Tensor, b: BlockConfig) -> torch.Tensor:
+        cin = x.shape[1]
+        mid = cin * b.expansion
+        sq = se_channels(cin, b.se) if b.se else 0
+        if b.type == "ibn":
+            y = self.ibn_expand(x, mid, 1, 1, b.activation) if b.expansion > 1 else x
+            y = self.ibn_dw(y, mid, b.kernel, b.stride, b.activation)
+            y = self.ibn_se(y, sq) if sq else y
+            y = self.ibn_project(y, b.channels, 1, 1, "none")
+        else:
+            y = self.fused(x, mid if b.expansion > 1 else b.channels, b.kernel, b.stride, b.activation)
+            y = self.fused_se(y, sq) if sq else y
+            y = self.fused_project(y, b.channels, 1, 1, "none") if b.expansion > 1 else y
+        return x + y if has_residual(cin, b) else y
+
+    def copy_to(self, static_block: nn.Module, cin: int, b: BlockConfig) -> None:
+        mid = cin * b.expansion
+        parts = list(static_block.body)
+        if b.type == "ibn":
+            if b.expansion > 1:
+                self.ibn_expand.copy_to(parts.pop(0), mid, cin, 1)
+            self.ibn_dw.copy_to(parts.pop(0), mid, 1, b.kernel)
+            if b.se:
+                self.ibn_se.copy_to(parts.pop(0), mid, se_channels(cin, b.se))
+            self.ibn_project.copy_to(parts.pop(0), b.channels, mid, 1)
+        else:
+            width = mid if b.expansion > 1 else b.channels
+            self.fused.copy_to(parts.pop(0), width, cin, b.kernel)
+            if b.se:
+                self.fused_se.copy_to(parts.pop(0), width, se_channels(cin, b.se))
+            if b.expansion > 1:
+                self.fused_project.copy_to(parts.pop(0), b.channels, mid, 1)
+
+
+class Supernet(nn.Module):
+    """Weight-sharing network over every architecture of ``space``."""
+
+    def __init__(self, space: ArchSpace):
+        super().__init__()
+        self.space = space
+        k_max = max(max(st.kernel) for st in space.stages)
+        self.stem = DynConvBN(max(space.stem_channels), space.in_channels, space.stem_kernel)
+        stages, cin = [], max(space.stem_channels)
+        for st in space.stages:
+            blocks = []
+            for j in range(max(st.depth)):
+                blocks.append(DynBlock(cin if j == 0 else max(st.channels), max(st.channels), k_max,
+                                       max(st.expansion)))
+            stages.append(nn.ModuleList(blocks))
+            cin = max(st.channels)
+        self.stages = nn.ModuleList(stages)
+        self.head = DynConvBN(max(space.head_channels), cin, 1)
+        self.classifier = nn.Linear(max(space.head_channels), space.num_classes)
+        self.active = self.largest()
+
+    # ---- choosing the subnet --------------------------------------------------------------
+    def largest(self) -> ArchConfig:
+        return self.space.decode(self.space.extreme_values(largest=True))
+
+    def smallest(self) -> ArchConfig:
+        return self.space.decode(self.space.extreme_values(largest=False))
+
+    def set_active_subnet(self, arch: ArchConfig) -> None:
+        """Activate ``arch``; a choice outside the space is a ``ValidationError`` naming it."""
+        self.space.encode(arch)
+        self.active = arch
+
+    def sample_active_subnet(self, rng: np.random.Generator) -> ArchConfig:
+        self.active = self.space.sample(rng)
+        return self.active
+
+    # ---- forward and export -------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.active
+        x = self.stem(x, a.stem.channels, a.stem.kernel, a.stem.stride, a.stem.activation)
+        for stage, blocks in zip(self.stages, a.stages):
+            for dyn, b in zip(stage, blocks):
+                x = dyn(x, b)
+        x = self.head(x, a.head.channels, 1, 1, a.head.activation)
+        x = x.mean((2, 3))
+        return F.linear(x, self.classifier.weight[:, : a.head.channels], self.classifier.bias)
+
+    def get_active_subnet(self) -> IBNNet:
+        """A static network of the active architecture carrying the supernet's weights and BN statistics."""
+        a = self.active
+        net = IBNNet(a)
+        self.stem.copy_to(net.stem, a.stem.channels, a.in_channels, a.stem.kernel)
+        static_blocks = iter(net.blocks)
+        cin = a.stem.channels
+        for stage, blocks in zip(self.stages, a.stages):
+            for dyn, b in zip(stage, blocks):
+                dyn.copy_to(next(static_blocks), cin, b)
+                cin = b.channels
+        self.head.copy_to(net.head, a.head.channels, cin, 1)
+        net.classifier.weight.data.copy_(self.classifier.weight[:, : a.head.channels])
+        net.classifier.bias.data.copy_(self.classifier.bias)
+        return net.eval()
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+        """Weights plus the space (as JSON text) in one file, loadable with ``weights_only=True``."""
+        torch.save({"state_dict": self.state_dict(), "space": json.dumps(_space_to_dict(self.space)),
+                    "extra": json.dumps(extra or {})}, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Supernet:
+        p = Path(path)
+        if not p.is_file():
+            raise ValidationError(Problem(str(p), "supernet checkpoint not found"))
+        try:
+            ckpt = torch.load(str(p), map_location="cpu", weights_only=True)
+            space = ArchSpace.from_dict(json.loads(ckpt["space"]), source=f"{p}:space")
+            net = cls(space)
+            net.load_state_dict(ckpt["state_dict"])
+        except ValidationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - torch raises many types for a foreign or corrupt file
+            raise ValidationError(Problem(str(p), f"not a codesign supernet checkpoint ({type(exc).__name__}: "
+                                                  f"{str(exc).splitlines()[0] if str(exc) else ''})")) from None
+        return net
+
+
+def _space_to_dict(space: ArchSpace) -> dict[str, Any]:
+    return {
+        "name": space.name, "resolution": space.resolution, "in_channels": space.in_channels,
+        "num_classes": space.num_classes,
+        "stem": {"kernel": space.stem_kernel, "stride": space.stem_stride, "channels": list(space.stem_channels),
+                 "activation": space.stem_activation},
+        "head": {"channels": list(space.head_channels), "activation": space.head_activation},
+        "stages": [{"stride": st.stride, "depth": list(st.depth), "channels": list(st.channels),
+                    "kernel": list(st.kernel), "expansion": list(st.expansion), "block_type": list(st.block_type),
+                    "se": list(st.se), "activation": list(st.activation)} for st in space.stages],
+    }
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> nn.Module:
+    """Replace every BN's running statistics by the exact mean/variance over ``x`` (OFA's recalibration)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    for i in range(0, len(x), batch_size):
+        model(x[i:i + batch_size])
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    return model.eval()

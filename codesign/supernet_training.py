@@ -1,0 +1,118 @@
+"""Training the elastic supernet with the sandwich rule, and scoring its subnets."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .arch import ArchConfig
+from .checks import Checker
+from .datasets import DataSet
+from .supernet import Supernet, recalibrate_batch_norm
+from .training import TrainConfig, accuracy, batches, make_optimizer
+
+
+@dataclass(frozen=True)
+class SupernetTrainConfig:
+    """Sandwich rule: each step trains the largest, the smallest and ``random_subnets`` random
+    subnets on one batch; with ``distill`` the others learn from the largest's soft predictions."""
+
+    steps: int = 300
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    random_subnets: int = 2
+    distill: bool = True
+    augment: bool = True
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data, source: str = "") -> SupernetTrainConfig:
+        chk = Checker(source)
+        m = chk.mapping(data or {}, "", optional=list(cls.__dataclass_fields__)) or {}
+        base = TrainConfig.from_dict({k: v for k, v in m.items() if k in TrainConfig.__dataclass_fields__}, source)
+        vals = {k: v for k, v in asdict(base).items() if k in cls.__dataclass_fields__ and k in m}
+        if "random_subnets" in m:
+            vals["random_subnets"] = chk.integer(m["random_subnets"], "random_subnets", 0, 16)
+        if "distill" in m:
+            if isinstance(m["distill"], bool):
+                vals["distill"] = m["distill"]
+            else:
+                chk.fail("distill", "`distill` must be true or false")
+        chk.raise_if_any("invalid supernet training configuration")
+        return cls(**vals)
+
+    def as_train_config(self) -> TrainConfig:
+        fields = TrainConfig.__dataclass_fields__
+        return TrainConfig(**{k: v for k, v in asdict(self).items() if k in fields})
+
+
+@dataclass
+class SupernetTrainResult:
+    steps: int
+    seconds: float
+    images_seen: int
+    subnet_passes: int
+
+    @property
+    def seconds_per_subnet_step(self) -> float:
+        return self.seconds / max(self.subnet_passes, 1)
+
+
+def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = SupernetTrainConfig(),
+                   progress: bool = False) -> SupernetTrainResult:
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    tcfg = cfg.as_train_config()
+    opt = make_optimizer(net.parameters(), tcfg)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+    largest, smallest = net.largest(), net.smallest()
+    result = SupernetTrainResult(0, 0.0, 0, 0)
+    start = time.perf_counter()
+    bar = tqdm(total=cfg.steps, desc="supernet", disable=not progress, leave=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        net.train()
+        for _, _, x, y in batches(data.train, tcfg, gen, cfg.steps):
+            opt.zero_grad(set_to_none=True)
+            net.set_active_subnet(largest)
+            logits = net(x)
+            F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing).backward()
+            soft = F.softmax(logits.detach(), dim=1)
+            for arch in [smallest] + [net.space.sample(rng) for _ in range(cfg.random_subnets)]:
+                net.active = arch
+                out = net(x)
+                if cfg.distill:
+                    loss = F.kl_div(F.log_softmax(out, dim=1), soft, reduction="batchmean")
+                else:
+                    loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+                loss.backward()
+            opt.step()
+            sched.step()
+            result.steps += 1
+            result.images_seen += len(y) * (2 + cfg.random_subnets)
+            result.subnet_passes += 2 + cfg.random_subnets
+            bar.update(1)
+    bar.close()
+    result.seconds = time.perf_counter() - start
+    net.set_active_subnet(largest)
+    return result
+
+
+def subnet_accuracy(net: Supernet, arch: ArchConfig, data: DataSet, split: str = "val",
+                    calib_images: int = 512, seed: int = 0) -> float:
+    """Accuracy of ``arch``'s subnet with inherited weights, after batch-norm recalibration on
+    ``calib_images`` training images (drawn from ``seed``)."""
+    net.set_active_subnet(arch)
+    sub = net.get_active_subnet()
+    idx = torch.from_numpy(np.random.default_rng(seed).permutation(len(data.train))[:calib_images])
+    recalibrate_batch_norm(sub, data.train.x[idx])
+    return accuracy(sub, getattr(data, split))

@@ -1,0 +1,149 @@
+"""Proxy training of a stand-alone network: a fixed budget, deterministic on CPU under a seed."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .arch import ArchConfig
+from .checks import Checker
+from .datasets import DataSet, Split, augment
+from .model_builder import build_model
+
+#: called after every epoch with (epoch, validation accuracy); return False to stop (successive halving)
+EpochHook = Callable[[int, float], bool]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Budget and recipe. ``steps`` (if set) overrides ``epochs``; learning rate follows a cosine schedule."""
+
+    epochs: int = 10
+    steps: int | None = None
+    batch_size: int = 64
+    optimizer: str = "adamw"  # adamw | sgd
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    augment: bool = True
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data, source: str = "") -> TrainConfig:
+        chk = Checker(source)
+        names = list(cls.__dataclass_fields__)
+        m = chk.mapping(data or {}, "", optional=names) or {}
+        vals = {}
+        if "epochs" in m:
+            vals["epochs"] = chk.integer(m["epochs"], "epochs", 1, 10_000)
+        if m.get("steps") is not None:
+            vals["steps"] = chk.integer(m["steps"], "steps", 1, 10_000_000)
+        if "batch_size" in m:
+            vals["batch_size"] = chk.integer(m["batch_size"], "batch_size", 1, 65_536)
+        if "optimizer" in m:
+            vals["optimizer"] = chk.choice(m["optimizer"], "optimizer", ("adamw", "sgd"))
+        for key, hi in (("lr", 10.0), ("weight_decay", 1.0), ("momentum", 0.999), ("label_smoothing", 0.5)):
+            if key in m:
+                vals[key] = chk.number(m[key], key, 0.0, hi)
+        if "augment" in m:
+            vals["augment"] = chk.choice(m["augment"], "augment", (True, False)) if isinstance(m["augment"], bool) \
+                else chk.fail("augment", "`augment` must be true or false")
+        if "seed" in m:
+            vals["seed"] = chk.integer(m["seed"], "seed", 0, 2**31 - 1)
+        chk.raise_if_any("invalid training configuration")
+        return cls(**vals)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    val_accuracy: float
+    seconds: float
+    images_seen: int
+    steps: int
+    stopped_early: bool = False
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, split: Split, batch_size: int = 512) -> float:
+    """Top-1 accuracy (fraction) of ``model`` in eval mode."""
+    model.eval()
+    correct = 0
+    for i in range(0, len(split), batch_size):
+        correct += int((model(split.x[i:i + batch_size]).argmax(1) == split.y[i:i + batch_size]).sum())
+    return correct / max(len(split), 1)
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=True)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def total_steps(cfg: TrainConfig, n_train: int) -> int:
+    return cfg.steps or cfg.epochs * math.ceil(n_train / cfg.batch_size)
+
+
+def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int):
+    """Shuffled mini-batches (augmented when configured), epoch after epoch, ``steps`` in all.
+    Yields ``(epoch, end_of_epoch, x, y)``."""
+    n, done, epoch = len(split), 0, 0
+    while done < steps:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            x = split.x[idx]
+            if cfg.augment:
+                x = augment(x, gen)
+            done += 1
+            yield epoch, i + cfg.batch_size >= n or done == steps, x, split.y[idx]
+            if done == steps:
+                return
+        epoch += 1
+
+
+def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = TrainConfig(),
+          on_epoch: EpochHook | None = None, progress: bool = False) -> tuple[nn.Module, TrainResult]:
+    """Train ``model`` (or a fresh network of an ``ArchConfig``, initialised from ``cfg.seed``)."""
+    if isinstance(model, ArchConfig):
+        model = build_model(model, seed=cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps = total_steps(cfg, len(data.train))
+    opt = make_optimizer(model.parameters(), cfg)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    result = TrainResult(0.0, 0.0, 0, 0)
+    start = time.perf_counter()
+    bar = tqdm(total=steps, desc="train", disable=not progress, leave=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        for epoch, end_of_epoch, x, y in batches(data.train, cfg, gen, steps):
+            model.train()
+            loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            result.steps += 1
+            result.images_seen += len(y)
+            bar.update(1)
+            if end_of_epoch:
+                acc = accuracy(model, data.val)
+                result.history.append((epoch, acc))
+                bar.set_postfix(val_acc=f"{acc:.3f}", loss=f"{loss.item():.3f}")
+                if on_epoch is not None and on_epoch(epoch, acc) is False:
+                    result.stopped_early = True
+                    break
+    bar.close()
+    result.val_accuracy = result.history[-1][1] if result.history else accuracy(model, data.val)
+    result.seconds = time.perf_counter() - start
+    return model, result

@@ -1,0 +1,150 @@
+"""Data sets, proxy training and the elastic supernet, used the way a search uses them."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from codesign import ArchConfig, ValidationError
+from codesign.datasets import load_dataset
+from codesign.spaces import ArchSpace
+from codesign.supernet import Supernet, recalibrate_batch_norm
+from codesign.supernet_training import SupernetTrainConfig, subnet_accuracy, train_supernet
+from codesign.training import TrainConfig, accuracy, train
+
+TINY_SPACE = ArchSpace.from_dict({
+    "name": "tiny", "resolution": 16, "in_channels": 3, "num_classes": 4,
+    "stem": {"channels": [8, 12]}, "head": {"channels": [16, 32]},
+    "stages": [
+        {"stride": 1, "depth": 1, "channels": 8, "kernel": [3, 5], "expansion": 1, "block_type": ["ibn", "fused_ibn"]},
+        {"stride": 2, "depth": [1, 2], "channels": [12, 16], "kernel": [3, 5, 7], "expansion": [1, 3],
+         "block_type": ["ibn", "fused_ibn"], "se": [0, 0.25]},
+        {"stride": 2, "depth": [1, 2], "channels": [16, 24], "kernel": [3, 5], "expansion": [3, 6], "se": [0, 0.5],
+         "activation": ["relu", "hswish"]},
+    ]})
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return load_dataset("synthetic", resolution=16, seed=0)
+
+
+def test_digits_is_bundled_split_and_normalised():
+    d = load_dataset("digits", resolution=32, seed=3)
+    assert d.input_shape == (3, 32, 32) and d.num_classes == 10
+    assert len(d.train) + len(d.val) + len(d.test) == 1797
+    assert abs(float(d.train.x.mean())) < 1e-4 and abs(float(d.train.x.std()) - 1) < 0.05
+    again = load_dataset("digits", resolution=32, seed=3)
+    assert torch.equal(d.val.y, again.val.y)
+    assert not torch.equal(d.val.y, load_dataset("digits", resolution=32, seed=4).val.y)
+
+
+def test_cifar10_python_format_from_a_local_directory(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 255, (20, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, 20))}
+        (tmp_path / name).write_bytes(pickle.dumps(batch))
+    d = load_dataset("cifar10", path=tmp_path)
+    assert len(d.train) + len(d.val) + len(d.test) == 120 and d.input_shape == (3, 32, 32)
+
+
+def test_cifar10_refuses_a_pickle_that_builds_anything_else(tmp_path):
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (tmp_path / name).write_bytes(pickle.dumps({b"data": print, b"labels": []}))
+    with pytest.raises(ValidationError, match="refusing to load `builtins.print`"):
+        load_dataset("cifar10", path=tmp_path)
+
+
+def test_image_folder_and_its_errors(tmp_path):
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 20), (i * 40, 10, 200)).save(tmp_path / cls / f"{i}.png")
+    d = load_dataset("folder", path=tmp_path, resolution=16)
+    assert d.num_classes == 2 and d.input_shape == (3, 16, 16)
+    (tmp_path / "dog" / "broken.png").write_bytes(b"not an image")
+    with pytest.raises(ValidationError, match="broken.png"):
+        load_dataset("folder", path=tmp_path)
+    with pytest.raises(ValidationError, match="nothing is downloaded"):
+        load_dataset("cifar10")
+    with pytest.raises(ValidationError, match="expected a directory"):
+        load_dataset("folder", path=tmp_path / "missing")
+    with pytest.raises(ValidationError, match="unknown data set `imagenet`"):
+        load_dataset("imagenet")
+
+
+def test_proxy_training_learns_and_is_deterministic(synthetic):
+    arch = TINY_SPACE.sample(np.random.default_rng(0))
+    cfg = TrainConfig(epochs=4, batch_size=32, seed=5)
+    model, res = train(arch, synthetic, cfg)
+    assert res.val_accuracy > 0.6 and res.images_seen == res.steps * 32 - (res.steps * 32 - res.images_seen)
+    assert len(res.history) == 4 and res.seconds > 0
+    _, again = train(arch, synthetic, cfg)
+    assert again.history == res.history  # same seed, same numbers on CPU
+
+
+def test_early_stopping_hook_for_successive_halving(synthetic):
+    arch = TINY_SPACE.sample(np.random.default_rng(1))
+    seen = []
+    _, res = train(arch, synthetic, TrainConfig(epochs=5, batch_size=32),
+                   on_epoch=lambda epoch, acc: seen.append(epoch) or epoch < 1)
+    assert res.stopped_early and seen == [0, 1] and len(res.history) == 2
+
+
+def test_training_config_errors_name_the_field():
+    with pytest.raises(ValidationError, match="optimizer"):
+        TrainConfig.from_dict({"optimizer": "lion"}, source="train.yaml")
+    with pytest.raises(ValidationError, match="unknown key `epoch`"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_supernet_subnet_equals_the_extracted_static_network():
+    net = Supernet(TINY_SPACE)
+    gen = torch.Generator().manual_seed(0)
+    for m in net.modules():  # non-trivial BN statistics so slicing them is really checked
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+    net.eval()
+    rng = np.random.default_rng(0)
+    x = torch.randn(3, 3, 16, 16, generator=gen)
+    for arch in [net.largest(), net.smallest()] + [TINY_SPACE.sample(rng) for _ in range(12)]:
+        net.set_active_subnet(arch)
+        static = net.get_active_subnet()
+        assert static.arch == arch
+        with torch.no_grad():
+            assert torch.allclose(net(x), static(x), atol=1e-5), arch.key
+
+
+def test_set_active_subnet_rejects_choices_outside_the_space():
+    net = Supernet(TINY_SPACE)
+    outside = ArchConfig.from_string(net.largest().key.replace("head_c32", "head_c48"))
+    with pytest.raises(ValidationError, match="head.channels"):
+        net.set_active_subnet(outside)
+
+
+def test_supernet_trains_checkpoints_and_ranks_subnets(synthetic, tmp_path):
+    net = Supernet(TINY_SPACE)
+    res = train_supernet(net, synthetic, SupernetTrainConfig(steps=40, batch_size=32, random_subnets=1))
+    assert res.steps == 40 and res.subnet_passes == 120
+    largest = subnet_accuracy(net, net.largest(), synthetic)
+    assert largest > 0.5
+    path = tmp_path / "supernet.pt"
+    net.save(path)
+    loaded = Supernet.load(path)
+    assert subnet_accuracy(loaded, net.largest(), synthetic) == pytest.approx(largest)
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(ValidationError, match="not a codesign supernet checkpoint"):
+        Supernet.load(tmp_path / "junk.pt")
+
+
+def test_batch_norm_recalibration_uses_the_calibration_data(synthetic):
+    net = Supernet(TINY_SPACE)
+    net.set_active_subnet(net.largest())
+    static = net.get_active_subnet()
+    recalibrate_batch_norm(static, synthetic.train.x[:64])
+    bn = static.stem[1]
+    assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
+    assert 0.0 <= accuracy(static, synthetic.val) <= 1.0
