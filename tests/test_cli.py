@@ -110,3 +110,29 @@ def test_evaluate_accepts_a_foreign_onnx_cnn(tmp_path, capsys):
 def test_evaluate_bad_hardware_exits_2(args, expected):
     code, out, err = run_cli(*args)
     assert code == 2 and expected in err and "Traceback" not in err
+
+
+def test_train_and_supernet_commands(tmp_path):
+    arch = "net_r16_i3_n4:stem_k3_c8_s1:ibn_k3_e1_c8_s1:ibn_k5_e3_c12_s2:head_c16"
+    code, out, err = run_cli("train", arch, "--data", "synthetic", "--epochs", "2", "--json")
+    assert code == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert 0 <= res["val_accuracy"] <= 1 and res["images_seen"] > 0
+    space = tmp_path / "space.yaml"
+    space.write_text("resolution: 16\nnum_classes: 4\nstem: {channels: 8}\nhead: {channels: [16, 24]}\n"
+                     "stages:\n  - {stride: 1, depth: 1, channels: 8, expansion: 1}\n"
+                     "  - {stride: 2, depth: [1, 2], channels: [12, 16], kernel: [3, 5], expansion: [1, 3]}\n")
+    cfg = tmp_path / "supernet.yaml"
+    cfg.write_text(f"space: {space}\ndata: synthetic\ntrain: {{steps: 5, batch_size: 16}}\n")
+    ckpt = tmp_path / "sn.pt"
+    code, out, err = run_cli("supernet", "train", str(cfg), "--out", str(ckpt))
+    assert code == 0 and ckpt.exists(), err
+    sub = "net_r16_i3_n4:stem_k3_c8_s1:ibn_k3_e1_c8_s1:ibn_k5_e3_c12_s2:head_c16"
+    code, out, err = run_cli("supernet", "eval", str(ckpt), sub, "--data", "synthetic", "--json")
+    assert code == 0, err
+    assert 0 <= json.loads(out.strip().splitlines()[-1])["accuracy"] <= 1
+    code, out, err = run_cli("supernet", "eval", str(ckpt), sub.replace("head_c16", "head_c64"), "--data", "synthetic")
+    assert code == 2 and "head.channels" in err and "Traceback" not in err
+    cfg.write_text("space: ibn_32_compact\ntrain: {steps: -1}\n")
+    code, out, err = run_cli("supernet", "train", str(cfg))
+    assert code == 2 and "steps" in err

@@ -60,6 +60,18 @@ class ArchSpace:
         return cls.from_yaml(resources.files("codesign.spaces") / "ibn_32.yaml")
 
     @classmethod
+    def resolve(cls, name_or_path: str | Path) -> ArchSpace:
+        """A shipped space by name (``ibn_32``, ``ibn_32_compact``) or a YAML file."""
+        shipped = resources.files("codesign.spaces") / f"{name_or_path}.yaml"
+        if "/" not in str(name_or_path) and shipped.is_file():
+            return cls.from_yaml(shipped)
+        if not str(name_or_path).endswith((".yaml", ".yml")):
+            names = sorted(p.name[:-5] for p in resources.files("codesign.spaces").iterdir() if p.name.endswith(".yaml"))
+            raise ValidationError(Problem(str(name_or_path), f"not a shipped architecture space ({', '.join(names)}) "
+                                                             "nor a .yaml file"))
+        return cls.from_yaml(name_or_path)
+
+    @classmethod
     def from_yaml(cls, path: str | Path) -> ArchSpace:
         return cls.from_dict(load_yaml(path), source=str(path))
 
