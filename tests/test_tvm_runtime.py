@@ -1,0 +1,63 @@
+"""TVM: compile for this host, export a library that runs in a fresh process, measure over RPC."""
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from codesign import ArchConfig, UnsupportedOpError
+from codesign.onnx_export import export_onnx
+from latency_predictors.ort_runtime import ort_session
+from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, measure_tvm,
+                                            start_rpc_server)
+
+NET = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c16_s1_hswish:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c64")
+
+
+@pytest.fixture(scope="module")
+def onnx_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tvm") / "net.onnx"
+    export_onnx(NET, path)
+    return path
+
+
+def test_exported_library_runs_in_a_fresh_process_like_onnxruntime(onnx_path, tmp_path):
+    lib = export_library(compile_model(onnx_path), tmp_path / "net.so")
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = ("import numpy as np, sys; from latency_predictors.tvm_runtime import run_library; "
+            f"np.save(r'{tmp_path / 'y.npy'}', run_library(r'{lib}', np.load(r'{tmp_path / 'x.npy'}')))")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    want = ort_session(onnx_path).run(None, {"input": x})[0]
+    assert np.abs(np.load(tmp_path / "y.npy") - want).max() <= 1e-4
+
+
+def test_measure_locally_and_through_an_rpc_server_on_loopback(onnx_path):
+    local = measure_tvm(onnx_path, repeats=5, min_repeat_ms=5)
+    assert local.median_ms > 0 and local.env["runtime"] == "tvm" and local.env["device"] == "local"
+    server = start_rpc_server(port=9320, port_end=9420)
+    try:
+        remote = measure_tvm(onnx_path, repeats=5, min_repeat_ms=5, rpc=f"127.0.0.1:{server.port}")
+    finally:
+        server.terminate()
+    assert remote.median_ms > 0 and remote.env["device"] == f"127.0.0.1:{server.port}"
+    assert 0.2 < remote.median_ms / local.median_ms < 5  # same CPU, same library
+
+
+def test_rpc_errors_are_clear(onnx_path):
+    with pytest.raises(TvmError, match="does not answer"):
+        measure_tvm(onnx_path, rpc="127.0.0.1:9")
+    with pytest.raises(Exception, match="HOST:PORT"):
+        measure_tvm(onnx_path, rpc="localhost")
+
+
+def test_an_op_tvm_cannot_import_is_named():
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("FancyAct", ["x"], ["y"], domain="com.example")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    with pytest.raises((UnsupportedOpError, TvmError), match="FancyAct"):
+        compile_model(model)
