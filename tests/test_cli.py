@@ -136,3 +136,22 @@ def test_train_and_supernet_commands(tmp_path):
     cfg.write_text("space: ibn_32_compact\ntrain: {steps: -1}\n")
     code, out, err = run_cli("supernet", "train", str(cfg))
     assert code == 2 and "steps" in err
+
+
+def test_measure_and_predictor_commands(tmp_path):
+    arch = "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2:head_c64"
+    code, out, err = run_cli("measure", arch, "--runtime", "ort", "--json")
+    assert code == 0, err
+    m = json.loads(out.strip().splitlines()[-1])
+    assert m["median_ms"] > 0 and m["env"]["threads"] == 1
+    code, out, err = run_cli("predictor", "build", "--networks", "6", "--out", str(tmp_path / "pred"))
+    assert code == 0, err
+    assert (tmp_path / "pred" / "lut.json").exists() and (tmp_path / "pred" / "learned.json").exists()
+    code, out, err = run_cli("predictor", "eval", "--dir", str(tmp_path / "pred"), "--networks", "3", "--json")
+    assert code == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert set(res) == {"lut", "learned"} and 0 <= res["lut"]["within_10pct"] <= 1
+    code, out, err = run_cli("measure", arch, "--runtime", "ort", "--rpc", "127.0.0.1:9")
+    assert code == 2 and "tvm only" in err
+    code, out, err = run_cli("measure", arch, "--runtime", "tvm", "--rpc", "127.0.0.1:9")
+    assert code == 2 and "does not answer" in err and "Traceback" not in err

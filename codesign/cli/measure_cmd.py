@@ -1,0 +1,137 @@
+"""``codesign measure`` (onnxruntime or TVM, local or RPC) and ``codesign predictor build|eval``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("measure", help="measure a network's latency with onnxruntime or TVM")
+    m.add_argument("network", metavar="ARCH_STRING|MODEL.onnx")
+    m.add_argument("--runtime", choices=["ort", "tvm"], default="ort")
+    m.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    m.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="TVM MetaSchedule trials (default 0)")
+    m.add_argument("--tune-db", default=str(Path.home() / ".cache" / "codesign" / "tvm-tuning"),
+                   help="persistent MetaSchedule database directory")
+    m.add_argument("--rpc", metavar="HOST:PORT", help="measure on a TVM RPC server (tvm runtime only)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=measure)
+
+    p = sub.add_parser("predictor", help="build or evaluate latency predictors for this CPU")
+    psub = p.add_subparsers(dest="predictor_cmd", required=True)
+    b = psub.add_parser("build", help="measure random networks and their layers; fit the LUT and learned predictors")
+    b.add_argument("--runtime", choices=["ort"], default="ort")
+    b.add_argument("--networks", type=int, default=50)
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", default="latency_predictor", help="directory for lut.json and learned.json")
+    b.set_defaults(func=build)
+    e = psub.add_parser("eval", help="predicted vs measured latency on fresh random networks")
+    e.add_argument("--dir", default="latency_predictor", help="directory written by `predictor build`")
+    e.add_argument("--networks", type=int, default=20)
+    e.add_argument("--seed", type=int, default=1)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=evaluate_predictors)
+
+
+def _onnx_of(spec: str):
+    from ..workload_source import workload_source
+
+    src = workload_source(spec)
+    if src.arch is None:
+        return spec
+    from ..onnx_export import export_onnx
+
+    return export_onnx(src.arch)
+
+
+def measure(args: argparse.Namespace) -> int:
+    from ..errors import Problem, ValidationError
+
+    model = _onnx_of(args.network)
+    if args.runtime == "ort":
+        if args.rpc or args.tune:
+            raise ValidationError(Problem("--runtime ort", "--rpc and --tune apply to --runtime tvm only"))
+        from latency_predictors.ort_runtime import measure_ort
+
+        m = measure_ort(model, threads=args.threads)
+    else:
+        os.environ["TVM_NUM_THREADS"] = str(args.threads)
+        from latency_predictors.tvm_runtime import measure_tvm
+
+        m = measure_tvm(model, threads=args.threads, tune_trials=args.tune, db_dir=args.tune_db, rpc=args.rpc)
+    print(f"{args.runtime}: median {m.median_ms:.4f} ms, IQR {m.iqr_ms:.4f} ms, CV {m.cv:.3f} "
+          f"({m.samples} samples, {m.attempts} attempt(s)) on {m.env.get('cpu')}, {args.threads} thread(s)")
+    if args.json:
+        print(json.dumps(m.to_dict()))
+    return 0
+
+
+def sample_networks(n: int, seed: int):
+    from ..spaces import ArchSpace
+
+    space, rng = ArchSpace.default(), np.random.default_rng(seed)
+    return [space.sample(rng) for _ in range(n)]
+
+
+def measure_networks(archs, threads: int) -> list[float]:
+    from latency_predictors.ort_runtime import measure_ort
+
+    from ..onnx_export import export_onnx
+
+    return [measure_ort(export_onnx(a), threads=threads).median_ms for a in archs]
+
+
+def build(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from latency_predictors.learned_predictor import LearnedPredictor
+    from latency_predictors.lut_predictor import LutPredictor
+
+    from ..workload import arch_workload
+
+    archs = sample_networks(args.networks, args.seed)
+    measured = measure_networks(tqdm(archs, desc="networks", leave=False), args.threads)
+    workloads = [arch_workload(a) for a in archs]
+    lut = LutPredictor("ort", args.threads)
+    for w in tqdm(workloads, desc="layers", leave=False):
+        lut.extend(w)
+    lut.fit_overhead(workloads, measured)
+    learned = LearnedPredictor(env=lut.env).fit(workloads, measured)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lut.save(out / "lut.json")
+    learned.save(out / "learned.json")
+    print(f"{len(lut.table_ms)} layers in {out / 'lut.json'}; learned predictor {out / 'learned.json'} "
+          f"(cross-validated: {learned.cv_within_10pct:.0%} within ±10%, MAPE {learned.cv_mape:.1%})")
+    return 0
+
+
+def evaluate_predictors(args: argparse.Namespace) -> int:
+    from scipy import stats
+
+    from latency_predictors.learned_predictor import LearnedPredictor
+    from latency_predictors.lut_predictor import LutPredictor
+
+    from ..workload import arch_workload
+
+    lut = LutPredictor.load(Path(args.dir) / "lut.json")
+    learned = LearnedPredictor.load(Path(args.dir) / "learned.json")
+    archs = sample_networks(args.networks, args.seed)
+    measured = np.array(measure_networks(archs, lut.threads))
+    workloads = [arch_workload(a) for a in archs]
+    res = {}
+    for name, predict in (("lut", lambda w: lut.predict(w, measure_missing=True)), ("learned", learned.predict)):
+        pred = np.array([predict(w) for w in workloads])
+        rel = np.abs(pred - measured) / measured
+        res[name] = {"within_10pct": float((rel <= 0.1).mean()), "spearman": float(stats.spearmanr(pred, measured)[0]),
+                     "rmse_ms": float(np.sqrt(np.mean((pred - measured) ** 2)))}
+        print(f"{name:8s} within ±10%: {res[name]['within_10pct']:.0%}, Spearman {res[name]['spearman']:.3f}, "
+              f"RMSE {res[name]['rmse_ms']:.4f} ms over {len(archs)} networks")
+    if args.json:
+        print(json.dumps(res))
+    return 0

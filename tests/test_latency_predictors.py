@@ -1,0 +1,73 @@
+"""Latency predictors: a lookup table of measured layers, and a learned model, as a search uses them."""
+import numpy as np
+import onnxruntime
+import pytest
+
+from codesign import ArchConfig, ValidationError, arch_workload
+from codesign.spaces import ArchSpace
+from latency_predictors.layer_models import layer_model
+from latency_predictors.learned_predictor import LearnedPredictor
+from latency_predictors.lut_predictor import LutPredictor, NotCovered
+
+NET = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c16_s1_swish:ibn_k3_e1_c16_s1_relu6:"
+                             "ibn_k5_e6_c24_s2_se0.25_hswish,fused_ibn_k3_e3_c24_s1:head_c64")
+
+
+def test_every_layer_of_a_network_has_a_runnable_single_layer_model():
+    for layer in arch_workload(NET):
+        model = layer_model(layer)
+        sess = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feeds = {i.name: np.zeros(i.shape, np.float32) for i in sess.get_inputs()}
+        (y,) = sess.run(None, feeds)
+        assert y.size == layer.output_elems, layer.key
+
+
+def test_lookup_table_measures_each_layer_once_and_persists(tmp_path):
+    lut = LutPredictor(threads=1)
+    layers = arch_workload(NET)
+    measured = lut.extend(layers)
+    assert measured == len({l.key for l in layers}) and lut.extend(layers) == 0
+    assert all(v > 0 for v in lut.table_ms.values())
+    lut.fit_overhead([layers], [lut.layer_sum(layers) + 0.05])
+    assert lut.predict(layers) == pytest.approx(lut.layer_sum(layers) + 0.05, rel=1e-6)
+    path = tmp_path / "lut.json"
+    lut.save(path)
+    again = LutPredictor.load(path)
+    assert again.predict(layers) == pytest.approx(lut.predict(layers)) and again.env["runtime"] == "ort"
+
+
+def test_a_layer_missing_from_the_table_is_never_counted_as_zero():
+    lut = LutPredictor()
+    layers = arch_workload(NET)
+    lut.extend(layers[:3])
+    with pytest.raises(NotCovered, match="not in the latency table") as exc:
+        lut.predict(layers)
+    assert 0 < exc.value.covered_fraction < 1
+    assert lut.predict(layers, measure_missing=True) > 0 and lut.coverage(layers) == 1.0
+
+
+def test_learned_predictor_fits_recovers_a_linear_law_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    space = ArchSpace.default()
+    workloads = [arch_workload(space.sample(rng)) for _ in range(40)]
+    truth = [0.05 + sum(l.macs for l in w) / 2e8 + 0.004 * len(w) for w in workloads]
+    pred = LearnedPredictor().fit(workloads, truth)
+    assert pred.cv_within_10pct > 0.9 and pred.cv_mape < 0.05
+    assert np.all(pred.coef >= 0)
+    path = tmp_path / "learned.json"
+    pred.save(path)
+    assert LearnedPredictor.load(path).predict(workloads[0]) == pytest.approx(pred.predict(workloads[0]))
+
+
+def test_predictor_files_are_validated(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something-else"}')
+    with pytest.raises(ValidationError, match="format"):
+        LutPredictor.load(bad)
+    with pytest.raises(ValidationError, match="format"):
+        LearnedPredictor.load(bad)
+    bad.write_text('{"format": "codesign-latency-lut/1", "layers_ms": {"conv-x": -1}}')
+    with pytest.raises(ValidationError, match="positive"):
+        LutPredictor.load(bad)
+    with pytest.raises(ValidationError, match="not found"):
+        LutPredictor.load(tmp_path / "missing.json")
