@@ -26,6 +26,7 @@ from typing import Any
 
 from codesign.accel import AccelConfig
 from codesign.errors import CodesignError
+from codesign.json_io import write_json_atomic
 from codesign.layer import MAC_OPS, Layer
 from codesign.yaml_io import dump_yaml
 
@@ -230,11 +231,7 @@ class ZigzagCache:
             return None
 
     def put(self, layer: Layer, accel: AccelConfig, result: dict[str, Any]) -> None:
-        path = self._path(layer, accel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(result))
-        os.replace(tmp, path)  # atomic: a killed run never leaves half a file
+        write_json_atomic(self._path(layer, accel), result)
 
 
 def evaluate_zigzag(workload: list[Layer], accel: AccelConfig, cache: ZigzagCache | None = None) -> HardwareReport:

@@ -7,7 +7,6 @@ sanely, and it saves as plain JSON. ``fit`` reports its own K-fold cross-validat
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from codesign.errors import Problem, ValidationError
+from codesign.json_io import read_json, write_json_atomic
 from codesign.layer import OPS, Layer
 
 FORMAT = "codesign-latency-linear/1"
@@ -64,20 +64,15 @@ class LearnedPredictor:
         return float(network_features(layers) @ self.coef)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"format": FORMAT, "features": FEATURES, "coef": self.coef.tolist(),
-                                          "cv_mape": self.cv_mape, "cv_within_10pct": self.cv_within_10pct,
-                                          "env": self.env}, indent=1))
+        write_json_atomic(path, {"format": FORMAT, "features": FEATURES, "coef": self.coef.tolist(),
+                                 "cv_mape": self.cv_mape, "cv_within_10pct": self.cv_within_10pct, "env": self.env},
+                          indent=1)
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedPredictor:
         p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValidationError(Problem(str(p), "predictor file not found")) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError(Problem(str(p), f"not a JSON predictor ({exc})")) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("features") != FEATURES:
-            raise ValidationError(Problem(f"{p}:format", f"expected `{FORMAT}` with this version's features"))
+        data = read_json(p, "latency predictor", FORMAT)
+        if data.get("features") != FEATURES:
+            raise ValidationError(Problem(f"{p}:features", "features differ from this version's; rebuild the predictor"))
         return cls(np.asarray(data["coef"], dtype=float), data.get("cv_mape", float("nan")),
                    data.get("cv_within_10pct", float("nan")), data.get("env", {}))

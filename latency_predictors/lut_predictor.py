@@ -7,14 +7,13 @@ on the spot (``measure_missing=True``) or reported as not covered — never coun
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from codesign.errors import CodesignError, Problem, ValidationError
+from codesign.json_io import read_json, write_json_atomic
 from codesign.layer import Layer
 
 from .environment import environment
@@ -84,25 +83,13 @@ class LutPredictor:
 
     # ---- persistence (plain JSON) ---------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, "runtime": self.runtime, "threads": self.threads,
-                                   "env": self.env, "overhead_ms": list(self.overhead), "layers_ms": self.table_ms},
-                                  indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        write_json_atomic(path, {"format": FORMAT, "runtime": self.runtime, "threads": self.threads, "env": self.env,
+                                 "overhead_ms": list(self.overhead), "layers_ms": self.table_ms}, indent=1)
 
     @classmethod
     def load(cls, path: str | Path) -> LutPredictor:
         p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ValidationError(Problem(str(p), "latency table not found")) from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError(Problem(str(p), f"not a JSON latency table ({exc})")) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValidationError(Problem(f"{p}:format", f"expected `{FORMAT}`"))
+        data = read_json(p, "latency table", FORMAT)
         table = data.get("layers_ms", {})
         bad = [k for k, v in table.items() if not isinstance(v, (int, float)) or not v > 0]
         if bad:

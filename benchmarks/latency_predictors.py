@@ -1,0 +1,110 @@
+"""Latency benchmark: onnxruntime measurements of random networks, the lookup-table and learned
+predictors tested on held-out networks, and TVM against onnxruntime.
+
+    python benchmarks/latency_predictors.py [--quick] [--tune-trials N]
+
+Networks come from the default space; each is exported to ONNX and measured with onnxruntime at 1
+intra-op thread (warm-up, ≥ 50 timed runs, re-measured up to 3× while CV > 5%). The lookup table holds
+every distinct layer of the training networks, measured alone; test networks' missing layers are
+measured on the spot. The learned predictor is fitted on the training networks. TVM: the same
+networks compiled for this CPU (1 thread), untuned and MetaSchedule-tuned with ``--tune-trials``
+trials per network (one database shared by all, so repeated kernels are tuned once).
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TVM_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_io import publish  # noqa: E402
+from codesign import arch_workload  # noqa: E402
+from codesign.onnx_export import export_onnx  # noqa: E402
+from codesign.spaces import ArchSpace  # noqa: E402
+from latency_predictors.learned_predictor import LearnedPredictor  # noqa: E402
+from latency_predictors.lut_predictor import LutPredictor  # noqa: E402
+from latency_predictors.ort_runtime import measure_ort  # noqa: E402
+
+
+def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
+    rel = np.abs(pred - measured) / measured
+    return float((rel <= 0.10).mean()), float(stats.spearmanr(pred, measured)[0]), \
+        float(np.sqrt(np.mean((pred - measured) ** 2)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tune-trials", type=int, default=None, help="per network (default 64; quick: 0)")
+    args = ap.parse_args(argv)
+    q = args.quick
+    n_train, n_test, n_tvm = (30, 20, 2) if q else (100, 60, 5)
+    tune_trials = args.tune_trials if args.tune_trials is not None else (0 if q else 64)
+    rng = np.random.default_rng(args.seed)
+    space = ArchSpace.default()
+    archs = [space.sample(rng) for _ in range(n_train + n_test)]
+    protos = [export_onnx(a) for a in archs]
+    t0 = time.perf_counter()
+    meas = [measure_ort(p, threads=1) for p in protos]
+    measure_s = time.perf_counter() - t0
+    measured = np.array([m.median_ms for m in meas])
+    workloads = [arch_workload(a) for a in archs]
+    train, test = slice(0, n_train), slice(n_train, None)
+
+    lut = LutPredictor("ort", 1)
+    t0 = time.perf_counter()
+    for w in workloads[train]:
+        lut.extend(w)
+    lut_build_s = time.perf_counter() - t0
+    lut.fit_overhead(workloads[train], list(measured[train]))
+    lut_pred = np.array([lut.predict(w, measure_missing=True) for w in workloads[test]])
+    learned = LearnedPredictor().fit(workloads[train], list(measured[train]))
+    learned_pred = np.array([learned.predict(w) for w in workloads[test]])
+    w_lut, s_lut, r_lut = scores(lut_pred, measured[test])
+    w_learned, s_learned, r_learned = scores(learned_pred, measured[test])
+
+    from latency_predictors.tvm_runtime import measure_tvm
+
+    untuned, tuned = [], []
+    with tempfile.TemporaryDirectory(prefix="codesign-ms-") as db:
+        for p, m in zip(protos[:n_tvm], meas[:n_tvm]):
+            untuned.append(measure_tvm(p, threads=1).median_ms / m.median_ms)
+            if tune_trials:
+                tuned.append(measure_tvm(p, threads=1, tune_trials=tune_trials, db_dir=db).median_ms / m.median_ms)
+
+    res = {
+        "within_10pct_lut": w_lut, "within_10pct_learned": w_learned,
+        "spearman_lut": s_lut, "spearman_learned": s_learned,
+        "rmse_ms_lut": r_lut, "rmse_ms_learned": r_learned,
+        "n_train": n_train, "n_test": n_test,
+        "median_cv_measurement": float(np.median([m.cv for m in meas])),
+        "median_iqr_over_median": float(np.median([m.iqr_ms / m.median_ms for m in meas])),
+        "remeasured_share": float(np.mean([m.attempts > 1 for m in meas])),
+        "measured_ms_range": [float(measured.min()), float(measured.max())],
+        "lut_layers": len(lut.table_ms), "lut_build_s": lut_build_s, "measure_s_per_network": measure_s / len(meas),
+        "learned_cv_within_10pct_train": learned.cv_within_10pct,
+        "tvm_untuned_over_ort": float(np.median(untuned)),
+        "tvm_tuned_over_ort": float(np.median(tuned)) if tuned else None,
+        "tvm_tune_trials_per_network": tune_trials, "tvm_networks": n_tvm,
+    }
+    publish("latency_predictors" + ("_quick" if q else ""), res,
+            "python benchmarks/latency_predictors.py" + (" --quick" if q else ""),
+            "onnxruntime 1 thread; ratios are TVM median / onnxruntime median on the same networks "
+            "(median over networks); `tvm_tuned_over_ort` is null when no tuning was run.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
