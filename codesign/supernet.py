@@ -32,7 +32,11 @@ from .workload import has_residual, se_channels
 
 
 class DynConvBN(nn.Module):
-    """A convolution + batch norm whose output channels, input channels and kernel are sliced per call."""
+    """A convolution + batch norm whose output channels, input channels and kernel are sliced per call.
+
+    A smaller kernel is the centre crop of the next larger one passed through a learned k²×k²
+    transformation (Once-for-All's kernel transformation matrices, initialised to identity), so
+    the small kernels are not forced to equal the large kernel's centre."""
 
     def __init__(self, out_max: int, in_max: int, k_max: int, depthwise: bool = False):
         super().__init__()
@@ -41,10 +45,17 @@ class DynConvBN(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_max, 1 if depthwise else in_max, k_max, k_max))
         nn.init.kaiming_normal_(self.weight, mode="fan_out")
         self.bn = nn.BatchNorm2d(out_max)
+        self.kernel_transforms = nn.ParameterDict(
+            {str(k): nn.Parameter(torch.eye(k * k)) for k in range(k_max - 2, 0, -2)})
 
     def sliced_weight(self, out_ch: int, in_ch: int, k: int) -> torch.Tensor:
-        c = (self.k_max - k) // 2
-        return self.weight[:out_ch, : (1 if self.depthwise else in_ch), c:c + k, c:c + k]
+        w = self.weight[:out_ch, : (1 if self.depthwise else in_ch)]
+        size = self.k_max
+        while size > k:
+            size -= 2
+            w = w[:, :, 1:-1, 1:-1]
+            w = (w.reshape(*w.shape[:2], size * size) @ self.kernel_transforms[str(size)]).reshape(*w.shape[:2], size, size)
+        return w
 
     def forward(self, x: torch.Tensor, out_ch: int, k: int, stride: int, act: str) -> torch.Tensor:
         in_ch = x.shape[1]

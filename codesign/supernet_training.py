@@ -20,7 +20,11 @@ from .training import TrainConfig, accuracy, batches, make_optimizer
 @dataclass(frozen=True)
 class SupernetTrainConfig:
     """Sandwich rule: each step trains the largest, the smallest and ``random_subnets`` random
-    subnets on one batch; with ``distill`` the others learn from the largest's soft predictions."""
+    subnets on one batch; with ``distill`` the others learn from the largest's soft predictions.
+    Where the block type is a choice, the largest and smallest draw it at random per block, so both
+    branches are trained at both extremes of kernel, expansion and width. The first
+    ``warmup_fraction`` of the steps trains only the largest network (Once-for-All trains the full
+    network before shrinking it), so that the teacher is good when distillation starts."""
 
     steps: int = 300
     batch_size: int = 64
@@ -31,6 +35,7 @@ class SupernetTrainConfig:
     label_smoothing: float = 0.1
     random_subnets: int = 2
     distill: bool = True
+    warmup_fraction: float = 0.3
     augment: bool = True
     seed: int = 0
 
@@ -42,6 +47,8 @@ class SupernetTrainConfig:
         vals = {k: v for k, v in asdict(base).items() if k in cls.__dataclass_fields__ and k in m}
         if "random_subnets" in m:
             vals["random_subnets"] = chk.integer(m["random_subnets"], "random_subnets", 0, 16)
+        if "warmup_fraction" in m:
+            vals["warmup_fraction"] = chk.number(m["warmup_fraction"], "warmup_fraction", 0.0, 0.95)
         if "distill" in m:
             if isinstance(m["distill"], bool):
                 vals["distill"] = m["distill"]
@@ -74,20 +81,32 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
     tcfg = cfg.as_train_config()
     opt = make_optimizer(net.parameters(), tcfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    largest, smallest = net.largest(), net.smallest()
+    largest = net.largest()
     result = SupernetTrainResult(0, 0.0, 0, 0)
     start = time.perf_counter()
     bar = tqdm(total=cfg.steps, desc="supernet", disable=not progress, leave=False)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         net.train()
+        warmup = int(cfg.warmup_fraction * cfg.steps)
         for _, _, x, y in batches(data.train, tcfg, gen, cfg.steps):
             opt.zero_grad(set_to_none=True)
-            net.set_active_subnet(largest)
+            if result.steps < warmup:
+                net.active = largest
+                F.cross_entropy(net(x), y, label_smoothing=cfg.label_smoothing).backward()
+                opt.step()
+                sched.step()
+                result.steps += 1
+                result.images_seen += len(y)
+                result.subnet_passes += 1
+                bar.update(1)
+                continue
+            net.active = net.space.decode(net.space.extreme_values(largest=True, rng=rng))
             logits = net(x)
             F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing).backward()
             soft = F.softmax(logits.detach(), dim=1)
-            for arch in [smallest] + [net.space.sample(rng) for _ in range(cfg.random_subnets)]:
+            extremes = [net.space.extreme_values(largest=False, rng=rng)]
+            for arch in [net.space.decode(extremes[0])] + [net.space.sample(rng) for _ in range(cfg.random_subnets)]:
                 net.active = arch
                 out = net(x)
                 if cfg.distill:

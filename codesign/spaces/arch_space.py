@@ -178,12 +178,15 @@ class ArchSpace:
             return False
         return True
 
-    def extreme_values(self, largest: bool) -> dict[str, Any]:
-        """The largest (or smallest) network: every numeric choice at its max (min), ``fused_ibn``
-        (``ibn``) where the block type is a choice, the first activation."""
+    def extreme_values(self, largest: bool, rng: np.random.Generator | None = None) -> dict[str, Any]:
+        """The largest (or smallest) network: every numeric choice at its max (min); the block type
+        ``fused_ibn`` (``ibn``) where it is a choice — or drawn from ``rng`` when one is given; the
+        activation first, or drawn from ``rng``."""
         out = {}
         for c in self.all_choices():
-            if c.name.endswith(".block_type"):
+            if rng is not None and (c.name.endswith(".block_type") or c.name.endswith(".activation")):
+                pick = c.options[int(rng.integers(len(c.options)))]
+            elif c.name.endswith(".block_type"):
                 pick = "fused_ibn" if largest and "fused_ibn" in c.options else (
                     "ibn" if "ibn" in c.options else c.options[0])
             elif c.name.endswith(".activation"):
