@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	touch $(STAMP)
 
+# Until the joint search lands (issue 6): the spaces, a sampled network, and its cost on two accelerators.
 run: $(STAMP)
 	$(BIN)/codesign space describe
-	$(BIN)/codesign arch sample --seed 0
+	$(BIN)/codesign arch sample --seed 0 | tee .run_arch.txt
+	$(BIN)/codesign evaluate "$$(tail -1 .run_arch.txt)" --hw eyeriss_like | tail -3
+	$(BIN)/codesign evaluate "$$(tail -1 .run_arch.txt)" --hw simba_like | tail -3
+	$(BIN)/codesign measure "$$(tail -1 .run_arch.txt)" --runtime ort
+	rm -f .run_arch.txt
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
