@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     q = args.quick
-    n_subnets, sn_steps, sa_epochs, n_pred = (10, 150, 3, 40) if q else (24, 1200, 10, 150)
+    n_subnets, sn_steps, sa_epochs, n_pred = (10, 150, 3, 40) if q else (20, 1200, 6, 120)
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.resolve("ibn_32_compact")
     data = load_dataset("digits", resolution=32, seed=args.seed)
