@@ -61,3 +61,17 @@ def test_an_op_tvm_cannot_import_is_named():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
     with pytest.raises((UnsupportedOpError, TvmError), match="FancyAct"):
         compile_model(model)
+
+
+@pytest.mark.slow
+def test_metaschedule_tuning_runs_and_its_database_is_reused(tmp_path):
+    tiny = ArchConfig.from_string("net_r16_i3_n10:stem_k3_c8_s1:ibn_k3_e3_c8_s1:head_c16")
+    model = export_onnx(tiny)
+    db = tmp_path / "db"
+    first = measure_tvm(model, tune_trials=16, db_dir=db, repeats=5, min_repeat_ms=5)
+    assert first.median_ms > 0 and any(db.glob("*.json"))
+    import time
+
+    t = time.perf_counter()
+    measure_tvm(model, tune_trials=16, db_dir=db, repeats=5, min_repeat_ms=5)  # every kernel already tuned
+    assert time.perf_counter() - t < 60
