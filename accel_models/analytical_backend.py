@@ -14,6 +14,9 @@ from .registry import register_backend
 from .report import ENERGY_COMPONENTS, HardwareReport, LayerCost
 
 
+CHUNK_ROWS = 32_768  # (layer, accelerator) rows per vectorised pass
+
+
 @dataclass
 class BatchResult:
     """Totals of many (workload, accelerator) evaluations: latency (ms), energy (mJ), area (mm²)."""
@@ -40,13 +43,17 @@ def evaluate_batch(workloads: list[LayerArrays | list[Layer]], accels: list[Acce
     lengths = np.array([len(w) for w in wl])
     flat = _concat(wl)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    row_layer = np.concatenate([np.arange(starts[w], starts[w] + lengths[w]) for w in pairs[:, 0]])
-    row_pair = np.repeat(np.arange(len(pairs)), lengths[pairs[:, 0]])
-    row_accel = pairs[row_pair, 1]
-    A = acc.take(row_accel)
-    costs = layer_costs(flat.take(row_layer), A)
-    latency_ms = np.bincount(row_pair, costs["cycles"] / (A.clock_mhz * 1e3), minlength=len(pairs))
-    energy_pj = np.bincount(row_pair, sum(costs["energy"].values()), minlength=len(pairs))
+    latency_ms = np.zeros(len(pairs))
+    energy_pj = np.zeros(len(pairs))
+    chunk = max(1, CHUNK_ROWS // max(int(lengths.mean()), 1))  # pairs per pass: keep arrays in cache
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo:lo + chunk]
+        row_layer = np.concatenate([np.arange(starts[w], starts[w] + lengths[w]) for w in part[:, 0]])
+        row_pair = np.repeat(np.arange(len(part)), lengths[part[:, 0]])
+        A = acc.take(part[row_pair, 1])
+        costs = layer_costs(flat.take(row_layer), A)
+        latency_ms[lo:lo + chunk] = np.bincount(row_pair, costs["cycles"] / (A.clock_mhz * 1e3), minlength=len(part))
+        energy_pj[lo:lo + chunk] = np.bincount(row_pair, sum(costs["energy"].values()), minlength=len(part))
     return BatchResult(latency_ms, energy_pj * 1e-9, acc.area_mm2[pairs[:, 1]])
 
 

@@ -138,6 +138,7 @@ def fidelity(n_pairs: int, workers: int, cache_dir: str, rng: np.random.Generato
         "spearman_latency_by_dataflow": per_df,
         "pairs": len(pairs),
         "zigzag_failures": len(failures),
+        "zigzag_failure_examples": [f[:160] for f in failures[:3]],
         "zigzag_s_per_eval": float(np.mean(fresh)) if fresh else None,
         "zigzag_fresh_evals": len(fresh),
         "analytical_s_per_eval_same_nets": float(np.mean(ana_time)),
