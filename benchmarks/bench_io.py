@@ -12,13 +12,11 @@ BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 
 
 def host_line() -> str:
-    try:
-        import cpuinfo  # type: ignore
+    import os
 
-        cpu = cpuinfo.get_cpu_info().get("brand_raw", platform.processor())
-    except Exception:  # noqa: BLE001 - optional nicety
-        cpu = platform.processor() or platform.machine()
-    return f"{cpu}, Python {platform.python_version()}"
+    from latency_predictors.environment import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def publish(name: str, results: dict, command: str, notes: str = "") -> None:

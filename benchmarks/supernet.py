@@ -116,7 +116,8 @@ def main(argv=None) -> int:
         "supernet_acc_range": [float(min(sn_acc)), float(max(sn_acc))],
         "standalone_acc_range": [float(min(sa_acc)), float(max(sa_acc))],
     }
-    publish("supernet" + ("_quick" if q else ""), res, "python benchmarks/supernet.py" + (" --quick" if q else ""),
+    cmd = "python benchmarks/supernet.py" + (" --quick" if q else "") + (f" --threads {args.threads}" if args.threads != 2 else "")
+    publish("supernet" + ("_quick" if q else ""), res, cmd,
             "Digits, compact space for the supernet; accuracies on the 540 held-out images.")
     return 0
 
