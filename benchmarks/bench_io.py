@@ -19,14 +19,21 @@ def host_line() -> str:
     return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def publish(name: str, results: dict, command: str, notes: str = "") -> None:
-    """Print ``results`` as the last stdout line and replace the ``name`` section of BENCHMARKS.md."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _fmt(value) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+def publish(name: str, results: dict, command: str, notes: str = "", stamp: str | None = None) -> None:
+    """Print ``results`` as the last stdout line and replace the ``name`` section of BENCHMARKS.md.
+    ``stamp`` (UTC time of the measurement) defaults to now."""
+    stamp = stamp or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = [f"## {name}", "", f"`{command}` — {stamp}, {host_line()}", "", "| key | value |", "|---|---|"]
     for key, value in results.items():
-        shown = json.dumps(value) if isinstance(value, (dict, list)) else (f"{value:.4g}" if isinstance(value, float)
-                                                                           else str(value))
-        body.append(f"| `{key}` | {shown} |")
+        body.append(f"| `{key}` | {_fmt(value)} |")
     if notes:
         body += ["", notes.strip()]
     section = "\n".join(body) + "\n"
