@@ -1,7 +1,7 @@
 """Lookup-table latency predictor (nn-Meter / OFA style) for one device and runtime.
 
-Every distinct layer is measured once, alone, at the granularity the runtime executes it, and
-stored under its canonical string. A network's latency is the sum of its layers plus a per-network
+Every distinct layer is measured once, alone, at the granularity the runtime executes it, less the
+runtime's fixed per-call cost (measured on an empty model), and stored under its canonical string. A network's latency is the sum of its layers plus a per-network
 overhead ``a + b × layers`` fitted on measured networks. A layer missing from the table is measured
 on the spot (``measure_missing=True``) or reported as not covered — never counted as zero.
 """
@@ -17,7 +17,7 @@ from codesign.json_io import read_json, write_json_atomic
 from codesign.layer import Layer
 
 from .environment import environment
-from .layer_models import layer_model
+from .layer_models import empty_model, layer_model
 from .ort_runtime import measure_ort
 
 FORMAT = "codesign-latency-lut/1"
@@ -41,11 +41,17 @@ class LutPredictor:
     env: dict = field(default_factory=dict)
 
     # ---- building ----------------------------------------------------------------------
+    run_overhead_ms: float | None = None  # cost of one session.run on an empty model: paid once per network
+
     def measure_layer(self, layer: Layer) -> float:
+        """The layer's own time: its one-layer model's median minus the runtime's per-call overhead."""
         if self.runtime != "ort":
             raise ValidationError(Problem("runtime", f"layer tables are built with onnxruntime (`ort`), got "
                                                      f"`{self.runtime}`"))
-        return measure_ort(layer_model(layer), threads=self.threads, warmup=5, repeats=30).median_ms
+        if self.run_overhead_ms is None:
+            self.run_overhead_ms = measure_ort(empty_model(), threads=self.threads, warmup=20, repeats=200).median_ms
+        total = measure_ort(layer_model(layer), threads=self.threads, warmup=5, repeats=30).median_ms
+        return max(total - self.run_overhead_ms, 1e-4)
 
     def extend(self, layers: list[Layer]) -> int:
         """Measure the layers not yet in the table; returns how many were measured."""
@@ -84,7 +90,8 @@ class LutPredictor:
     # ---- persistence (plain JSON) ---------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         write_json_atomic(path, {"format": FORMAT, "runtime": self.runtime, "threads": self.threads, "env": self.env,
-                                 "overhead_ms": list(self.overhead), "layers_ms": self.table_ms}, indent=1)
+                                 "overhead_ms": list(self.overhead), "run_overhead_ms": self.run_overhead_ms,
+                                 "layers_ms": self.table_ms}, indent=1)
 
     @classmethod
     def load(cls, path: str | Path) -> LutPredictor:
@@ -95,4 +102,4 @@ class LutPredictor:
         if bad:
             raise ValidationError(Problem(f"{p}:layers_ms", f"{len(bad)} entries are not positive numbers, e.g. {bad[0]}"))
         return cls(data.get("runtime", "ort"), int(data.get("threads", 1)), dict(table),
-                   tuple(data.get("overhead_ms", (0.0, 0.0))), data.get("env", {}))
+                   tuple(data.get("overhead_ms", (0.0, 0.0))), data.get("env", {}), data.get("run_overhead_ms"))
