@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     q = args.quick
-    n_subnets, sn_steps, sa_epochs, n_pred = (10, 150, 3, 40) if q else (20, 1200, 6, 120)
+    n_subnets, sn_steps, sa_epochs, n_pred = (10, 80, 1, 30) if q else (20, 1200, 6, 120)
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.resolve("ibn_32_compact")
     data = load_dataset("digits", resolution=32, seed=args.seed)
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     default = ArchSpace.default()
     best = 0.0
     for i in range(1 if q else 3):
-        model, _ = train(default.sample(rng), data, TrainConfig(epochs=3 if q else 15, seed=args.seed + i))
+        model, _ = train(default.sample(rng), data, TrainConfig(epochs=1 if q else 15, seed=args.seed + i))
         best = max(best, accuracy(model, data.test))
 
     res = {
