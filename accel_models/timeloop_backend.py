@@ -136,14 +136,13 @@ def constraints_yaml(accel: AccelConfig) -> dict[str, Any]:
     """The dataflow as Timeloop mapspace constraints: which dimensions unroll across the PE array."""
     sp = _SPATIAL[accel.dataflow]
     others = [d for d in DIMS if d not in (sp["X"], sp["Y"])]
-    keep = {"RF_I2": ["Weights"], "RF_I1": ["Inputs"], "RF_O": ["Outputs"]}
+    keep = {"I2": "Weights", "I1": "Inputs", "O": "Outputs"}  # RF_SPLIT's operand names
     targets: list[dict[str, Any]] = [
         {"target": "GlobalBuffer", "type": "spatial", "permutation": sp["X"] + sp["Y"] + "".join(others),
          "factors": " ".join(f"{d}=1" for d in others), "split": 1},
     ]
-    targets += [{"target": f"RF_{op}", "type": "bypass", "keep": ds,
-                 "bypass": [x for x in ("Weights", "Inputs", "Outputs") if x not in ds]}
-                for op, ds in [(k[3:], v) for k, v in keep.items()]]
+    targets += [{"target": f"RF_{op}", "type": "bypass", "keep": [ds],
+                 "bypass": [x for x in keep.values() if x != ds]} for op, ds in keep.items()]
     if accel.local_buffer_bytes_per_pe:
         targets.append({"target": "LocalBuffer", "type": "bypass", "keep": ["Inputs"],
                         "bypass": ["Weights", "Outputs"]})

@@ -168,6 +168,7 @@ def _quiet_zigzag() -> None:
 def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[str, Any]:
     """Evaluate one layer with ZigZag's mapping search; returns cycles, energy per component (pJ), utilization."""
     _quiet_zigzag()
+    from zigzag.mapping.temporal_mapping import TemporalMappingType
     from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
     from zigzag.stages.main import MainStage
     from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
@@ -187,7 +188,7 @@ def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[st
                      loma_show_progress_bar=False,
                      nb_mappings_generated=ZIGZAG_SETTINGS["nb_spatial_mappings_generated"],
                      enable_mix_spatial_mapping_generation=False, access_same_data_considered_as_no_access=True,
-                     temporal_mapping_type=_even_type("uneven"))
+                     temporal_mapping_type=TemporalMappingType("uneven"))
     try:
         cmes = main.run()
     except Exception as exc:  # noqa: BLE001 - ZigZag raises bare exceptions for unmappable layers
@@ -203,12 +204,6 @@ def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[st
             energy[MEMORY_COMPONENT[level.name]] += float(e)
     return {"cycles": float(cme.latency_total2), "energy_pj": energy,
             "utilization": float(cme.layer.total_mac_count) / max(float(cme.latency_total2) * accel.peak_macs_per_cycle, 1.0)}
-
-
-def _even_type(name: str):
-    from zigzag.mapping.temporal_mapping import TemporalMappingType
-
-    return TemporalMappingType(name)
 
 
 class ZigzagCache:

@@ -16,7 +16,7 @@ operand tensors ``x``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .checks import Checker
@@ -123,9 +123,6 @@ class Layer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def renamed(self, name: str) -> Layer:
-        return replace(self, name=name)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> Layer:

@@ -266,10 +266,9 @@ class _Extractor:
                 self.static.update(o for o in node.output if o)  # folded at compile time by any runtime
                 continue
             if op in _ALIASES:
-                for o in node.output[:1]:
-                    if node.input[0] in self.g.shapes:
-                        self.g.shapes.setdefault(o, self.g.shapes[node.input[0]])
-                    self._forward_alias(node)
+                if node.input[0] in self.g.shapes:
+                    self.g.shapes.setdefault(node.output[0], self.g.shapes[node.input[0]])
+                self._forward_alias(node)
                 continue
             if op == "Conv":
                 self.conv(node)

@@ -105,8 +105,8 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
             logits = net(x)
             F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing).backward()
             soft = F.softmax(logits.detach(), dim=1)
-            extremes = [net.space.extreme_values(largest=False, rng=rng)]
-            for arch in [net.space.decode(extremes[0])] + [net.space.sample(rng) for _ in range(cfg.random_subnets)]:
+            smallest = net.space.decode(net.space.extreme_values(largest=False, rng=rng))
+            for arch in [smallest] + [net.space.sample(rng) for _ in range(cfg.random_subnets)]:
                 net.active = arch
                 out = net(x)
                 if cfg.distill:

@@ -164,8 +164,7 @@ def run_library(path: str | Path, x: np.ndarray) -> np.ndarray:
     lib = tvm.runtime.load_module(str(path))
     vm = relax.VirtualMachine(lib, tvm.cpu())
     out = vm["main"](tvm.runtime.tensor(x))
-    return (out[0] if isinstance(out, (list, tuple)) or hasattr(out, "__getitem__") and not hasattr(out, "numpy")
-            else out).numpy()
+    return out.numpy() if hasattr(out, "numpy") else out[0].numpy()  # a tensor, or a tuple of them
 
 
 def _input_shape(model: onnx.ModelProto | str | Path) -> list[int]:
@@ -182,7 +181,8 @@ def measure_tvm(model: onnx.ModelProto | str | Path, threads: int = 1, tune_tria
     from tvm import relax
 
     os.environ.setdefault("TVM_NUM_THREADS", str(threads))
-    ex = compile_model(model, threads, tune_trials, db_dir)
+    target = host_target(threads)
+    ex = compile_model(model, threads, tune_trials, db_dir, target=target)
     x = np.random.default_rng(0).standard_normal(_input_shape(model)).astype(np.float32)
     if rpc is None:
         dev = tvm.cpu()
@@ -200,7 +200,7 @@ def measure_tvm(model: onnx.ModelProto | str | Path, threads: int = 1, tune_tria
     timer = vm.time_evaluator("main", dev, number=1, repeat=repeats, min_repeat_ms=int(min_repeat_ms))
     res = timer(tvm.runtime.tensor(x, device=dev))
     samples = np.asarray(res.results) * 1e3
-    return summarize(samples, 1, environment("tvm", threads, tvm=tvm.__version__, target=str(ex and "llvm"),
+    return summarize(samples, 1, environment("tvm", threads, tvm=tvm.__version__, target=str(target),
                                              device=where, tune_trials=tune_trials))
 
 

@@ -46,15 +46,12 @@ HINTS = np.array([
 BOUNDS = np.array(["compute", "dram", "global_buffer"])
 
 
-def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray):
-    """Unroll factors ``u`` (M, 8), temporal trip counts ``t`` (M, 8), and per array axis the chosen
-    dimension and its unroll factor ((M, 3) each) for each row."""
+def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unroll factors ``u`` (M, 8) and temporal trip counts ``t`` (M, 8) for each row."""
     m = dims.shape[0]
     rows = np.arange(m)
     u = np.ones_like(dims)
     rem = dims.copy()
-    chosen = np.zeros((m, len(axes)), dtype=np.int64)
-    factor = np.ones((m, len(axes)))
     for axis, size in enumerate(axes):
         cand = HINTS[dataflow, axis]  # (M, 3)
         valid = cand >= 0
@@ -66,8 +63,7 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
         f = np.minimum(rem[rows, dim], size)
         u[rows, dim] *= f
         rem[rows, dim] = np.ceil(rem[rows, dim] / f)
-        chosen[:, axis], factor[:, axis] = dim, f
-    return u, rem, chosen, factor
+    return u, rem
 
 
 def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
@@ -101,7 +97,7 @@ def _finish(compute, dram_b, gb_b, A: AccelArrays, util, energy: dict) -> dict:
 def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
     dims = L.dims
     n, kg, cg, g, p, q, r, s = (dims[:, i] for i in range(8))
-    u, t, chosen, factor = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
+    u, t = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
     compute = np.prod(t, axis=1)
     size_w = kg * cg * g * r * s
     size_o = n * kg * g * p * q
