@@ -57,19 +57,23 @@ def evaluate_batch(workloads: list[LayerArrays | list[Layer]], accels: list[Acce
     return BatchResult(latency_ms, energy_pj * 1e-9, acc.area_mm2[pairs[:, 1]])
 
 
-def evaluate_analytical(workload: list[Layer], accel: AccelConfig) -> HardwareReport:
-    A = accel_arrays([accel])
-    L = layer_arrays(workload)
-    costs = layer_costs(L, A.take(np.zeros(len(L), dtype=np.int64)))
+def analytical_layer_costs(workload: list[Layer], accel: AccelConfig, A: AccelArrays) -> list[LayerCost]:
+    """Per-layer costs of ``workload`` on ``accel`` (``A``: its ``accel_arrays`` row), one vectorised pass."""
+    costs = layer_costs(layer_arrays(workload), A.take(np.zeros(len(workload), dtype=np.int64)))
     ms = costs["cycles"] / (accel.clock_mhz * 1e3)
-    layers = [
+    return [
         LayerCost(name=l.name, op=l.op, macs=l.macs, cycles=float(costs["cycles"][i]), latency_ms=float(ms[i]),
                   energy_pj={c: float(costs["energy"][c][i]) for c in ENERGY_COMPONENTS},
                   utilization=float(costs["utilization"][i]), bound=str(costs["bound"][i]), source="analytical")
         for i, l in enumerate(workload)
     ]
-    return HardwareReport("analytical", accel.key, layers, float(ms.sum()),
-                          float(sum(c.energy_total_pj for c in layers)) * 1e-9, float(A.area_mm2[0]))
+
+
+def evaluate_analytical(workload: list[Layer], accel: AccelConfig) -> HardwareReport:
+    A = accel_arrays([accel])
+    layers = analytical_layer_costs(workload, accel, A)
+    return HardwareReport("analytical", accel.key, layers, sum(c.latency_ms for c in layers),
+                          sum(c.energy_total_pj for c in layers) * 1e-9, float(A.area_mm2[0]))
 
 
 @register_backend("analytical")

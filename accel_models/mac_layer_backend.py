@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from codesign.accel import AccelConfig
 from codesign.layer import MAC_OPS, Layer
 
-from .analytical.cost import layer_costs
-from .hardware_arrays import accel_arrays, layer_arrays
-from .report import ENERGY_COMPONENTS, HardwareReport, LayerCost
+from .analytical_backend import analytical_layer_costs
+from .hardware_arrays import accel_arrays
+from .report import HardwareReport, LayerCost
 
 #: cost of one conv/fc layer: (cycles, energy pJ by component, utilization)
 MacLayerCost = Callable[[Layer], tuple[float, dict[str, float], float]]
@@ -22,15 +20,7 @@ def evaluate_mac_layers(workload: list[Layer], accel: AccelConfig, backend: str,
                         notes: list[str] | None = None) -> HardwareReport:
     acc = accel_arrays([accel])
     others = [i for i, l in enumerate(workload) if l.op not in MAC_OPS]
-    vector: dict[int, LayerCost] = {}
-    if others:
-        sub = [workload[i] for i in others]
-        costs = layer_costs(layer_arrays(sub), acc.take(np.zeros(len(sub), dtype=np.int64)))
-        for j, i in enumerate(others):
-            cycles = float(costs["cycles"][j])
-            vector[i] = LayerCost(sub[j].name, sub[j].op, 0, cycles, cycles / (accel.clock_mhz * 1e3),
-                                  {c: float(costs["energy"][c][j]) for c in ENERGY_COMPONENTS}, 0.0,
-                                  str(costs["bound"][j]), "analytical")
+    vector = dict(zip(others, analytical_layer_costs([workload[i] for i in others], accel, acc))) if others else {}
     layers = []
     for i, layer in enumerate(workload):
         if i in vector:
