@@ -138,6 +138,12 @@ class Checker:
             return None
         return value
 
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, f"`{self.leaf(path)}` must be true or false, got {_show(value)}")
+            return None
+        return value
+
     def string(self, value: Any, path: str, pattern: str, what: str) -> str | None:
         if not isinstance(value, str) or not re.fullmatch(pattern, value):
             self.fail(path, f"`{self.leaf(path)}` must be {what}, got {_show(value)}")

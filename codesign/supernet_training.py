@@ -50,10 +50,7 @@ class SupernetTrainConfig:
         if "warmup_fraction" in m:
             vals["warmup_fraction"] = chk.number(m["warmup_fraction"], "warmup_fraction", 0.0, 0.95)
         if "distill" in m:
-            if isinstance(m["distill"], bool):
-                vals["distill"] = m["distill"]
-            else:
-                chk.fail("distill", "`distill` must be true or false")
+            vals["distill"] = chk.boolean(m["distill"], "distill")
         chk.raise_if_any("invalid supernet training configuration")
         return cls(**vals)
 

@@ -53,8 +53,7 @@ class TrainConfig:
             if key in m:
                 vals[key] = chk.number(m[key], key, 0.0, hi)
         if "augment" in m:
-            vals["augment"] = chk.choice(m["augment"], "augment", (True, False)) if isinstance(m["augment"], bool) \
-                else chk.fail("augment", "`augment` must be true or false")
+            vals["augment"] = chk.boolean(m["augment"], "augment")
         if "seed" in m:
             vals["seed"] = chk.integer(m["seed"], "seed", 0, 2**31 - 1)
         chk.raise_if_any("invalid training configuration")

@@ -98,6 +98,12 @@ def test_training_config_errors_name_the_field():
         TrainConfig.from_dict({"optimizer": "lion"}, source="train.yaml")
     with pytest.raises(ValidationError, match="unknown key `epoch`"):
         TrainConfig.from_dict({"epoch": 3})
+    assert TrainConfig.from_dict({"augment": False}).augment is False
+    with pytest.raises(ValidationError, match="`augment` must be true or false, got 'yes'"):
+        TrainConfig.from_dict({"augment": "yes"})
+    assert SupernetTrainConfig.from_dict({"distill": False, "augment": True}).distill is False
+    with pytest.raises(ValidationError, match="`distill` must be true or false"):
+        SupernetTrainConfig.from_dict({"distill": 1})
 
 
 def test_supernet_subnet_equals_the_extracted_static_network():
