@@ -198,7 +198,7 @@ class ArchSpace:
 
     # ---- sampling and size -----------------------------------------------------------
     def sample_values(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {c.name: c.options[int(rng.integers(len(c.options)))] for c in self.all_choices()}
+        return {c.name: c.sample(rng) for c in self.all_choices()}
 
     def sample(self, rng: np.random.Generator) -> ArchConfig:
         return self.decode(self.sample_values(rng))

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..checks import Checker
 
 
@@ -14,6 +16,10 @@ class Choice:
 
     name: str
     options: tuple[Any, ...]
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One option, uniformly (one ``rng.integers`` draw)."""
+        return self.options[int(rng.integers(len(self.options)))]
 
     def index(self, value: Any) -> int:
         return self.options.index(value)

@@ -64,7 +64,7 @@ class HwSpace:
         return values
 
     def sample_values(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {c.name: c.options[int(rng.integers(len(c.options)))] for c in self.fields}
+        return {c.name: c.sample(rng) for c in self.fields}
 
     def sample(self, rng: np.random.Generator) -> AccelConfig:
         return self.decode(self.sample_values(rng))

@@ -60,7 +60,7 @@ class JointSpace:
         return [c.name for c in self.choices() if not c.name.startswith("arch.") or c.name[5:] in arch_active]
 
     def sample_values(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {c.name: c.options[int(rng.integers(len(c.options)))] for c in self.choices()}
+        return {c.name: c.sample(rng) for c in self.choices()}
 
     def sample(self, rng: np.random.Generator) -> Candidate:
         return self.decode(self.sample_values(rng))
