@@ -24,14 +24,21 @@ def _is_file(path: str) -> bool:
         return False
 
 
-def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
-    """An architecture string (``net_…``) or an ONNX file path → its layers."""
+def resolve_network(spec: str) -> ArchConfig | str:
+    """What the user named: a decoded architecture string (``net_…``), or the ONNX file path as given."""
     if spec.startswith("net_"):
-        arch = ArchConfig.from_string(spec)
-        return WorkloadSource("architecture", arch_workload(arch, batch=batch), arch)
+        return ArchConfig.from_string(spec)
     if spec.endswith(".onnx") or Path(spec).suffix == "" and _is_file(spec):
-        from .onnx_workload import workload_from_onnx
-
-        return WorkloadSource(spec, workload_from_onnx(spec, batch=batch), None)
+        return spec
     raise ValidationError(Problem(spec, "expected an architecture string (net_r…:stem_…:…:head_…) "
                                         "or the path of an .onnx file"))
+
+
+def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
+    """An architecture string (``net_…``) or an ONNX file path → its layers."""
+    network = resolve_network(spec)
+    if isinstance(network, ArchConfig):
+        return WorkloadSource("architecture", arch_workload(network, batch=batch), network)
+    from .onnx_workload import workload_from_onnx
+
+    return WorkloadSource(spec, workload_from_onnx(spec, batch=batch), None)

@@ -39,14 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _onnx_of(spec: str):
-    from ..workload_source import workload_source
+    """The ONNX model to time: the named file, or the export of an architecture string."""
+    from ..arch import ArchConfig
+    from ..workload_source import resolve_network
 
-    src = workload_source(spec)
-    if src.arch is None:
-        return spec
+    network = resolve_network(spec)
+    if not isinstance(network, ArchConfig):
+        return network
     from ..onnx_export import export_onnx
 
-    return export_onnx(src.arch)
+    return export_onnx(network)
 
 
 def measure(args: argparse.Namespace) -> int:
