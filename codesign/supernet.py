@@ -26,7 +26,7 @@ from torch import nn
 
 from .arch import ArchConfig, BlockConfig
 from .errors import Problem, ValidationError
-from .model_builder import IBNNet, make_activation
+from .model_builder import IBNNet
 from .spaces.arch_space import ArchSpace
 from .workload import has_residual, se_channels
 

@@ -1,5 +1,4 @@
 """Measured onnxruntime latency: statistics a user can trust, and clear errors."""
-import numpy as np
 import pytest
 
 from codesign import ArchConfig, ValidationError

@@ -1,6 +1,6 @@
 import pytest
 
-from codesign import AccelConfig, ArchConfig, Candidate, DecodeError, Layer, Metrics, ValidationError, arch_workload
+from codesign import Candidate, DecodeError, Layer, Metrics, ValidationError, arch_workload
 from codesign.spaces import ArchSpace
 
 
