@@ -28,6 +28,18 @@ class HwSpace:
         return cls.from_yaml(hw_configs_dir() / "spaces" / "nahas_like.yaml")
 
     @classmethod
+    def resolve(cls, name_or_path: str | Path) -> HwSpace:
+        """A shipped hardware space by name (``nahas_like``) or a YAML file."""
+        shipped = hw_configs_dir() / "spaces" / f"{name_or_path}.yaml"
+        if "/" not in str(name_or_path) and shipped.is_file():
+            return cls.from_yaml(shipped)
+        if not str(name_or_path).endswith((".yaml", ".yml")):
+            names = sorted(p.stem for p in (hw_configs_dir() / "spaces").glob("*.yaml"))
+            raise ValidationError(Problem(str(name_or_path), f"not a shipped hardware space ({', '.join(names)}) "
+                                                             "nor a .yaml file"))
+        return cls.from_yaml(name_or_path)
+
+    @classmethod
     def from_yaml(cls, path: str | Path) -> HwSpace:
         return cls.from_dict(load_yaml(path), source=str(path))
 

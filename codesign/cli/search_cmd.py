@@ -1,0 +1,62 @@
+"""``codesign search CONFIG --out RUN`` and ``codesign search --resume RUN``."""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="joint search of network and accelerator; writes a run directory")
+    p.add_argument("config", metavar="CONFIG", nargs="?", help="search configuration (YAML)")
+    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/<name>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the search in RUN_DIR (finished trials are kept)")
+    p.add_argument("--executor", choices=["inline", "pool", "ray"], help="override the configuration's executor")
+    p.add_argument("--workers", type=int, help="worker processes / Ray CPUs")
+    p.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    p.add_argument("--trials", type=int, help="override the trial budget")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the run summary as one JSON line")
+    p.set_defaults(func=search)
+
+
+def search(args: argparse.Namespace) -> int:
+    from ..errors import Problem, ValidationError
+    from ..search.config import SearchConfig
+    from ..search.front_measurement import measure_front
+    from ..search.loop import run_search
+    from ..search.summary import write_summary
+
+    if args.resume and args.out:
+        raise ValidationError(Problem("--out", "give either --out (new run) or --resume (existing run), not both"))
+    if not args.config and not args.resume:
+        raise ValidationError(Problem("CONFIG", "give a search configuration, or --resume RUN_DIR"))
+    cfg = SearchConfig.from_yaml(args.config) if args.config else None
+    run_dir = Path(args.resume or args.out or f"runs/{cfg.name}")
+    overrides = {}
+    if args.trials is not None:
+        if args.trials < 1:
+            raise ValidationError(Problem("--trials", f"must be at least 1, got {args.trials}"))
+        overrides["trials"] = args.trials
+    if cfg is None and args.resume:
+        from ..search.loop import load_run_config
+        cfg = load_run_config(run_dir) if (overrides or args.executor or args.workers or args.address) else None
+    if cfg is not None:
+        ex = cfg.executor
+        if args.executor:
+            ex = replace(ex, kind=args.executor)
+        if args.workers:
+            ex = replace(ex, workers=args.workers)
+        if args.address:
+            ex = replace(ex, address=args.address)
+        cfg = replace(cfg, executor=ex, **overrides)
+    state = run_search(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+    measure_front(state, progress=not args.no_progress)
+    summary = write_summary(state.cfg, state.store, run_dir)
+    print(f"{summary['trials_settled']}/{summary['budget_trials']} trials ({summary['trials_failed']} failed, "
+          f"{summary['trials_infeasible']} infeasible), front of {summary['front_size']}, "
+          f"hypervolume {summary['hypervolume']:.4g}, {summary['elapsed_s']:.1f} s → {run_dir}")
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    return 0

@@ -1,0 +1,138 @@
+"""The three accuracy fidelities behind one call, ``source(arch) -> accuracy (fraction)``:
+
+- ``ProxyAccuracy``: stand-alone training under a fixed budget (slow, most faithful);
+- ``SupernetAccuracy``: weights inherited from the run's supernet, batch norm recalibrated;
+- ``PredictorAccuracy``: a regressor fitted on (architecture, supernet accuracy) pairs.
+
+``prepare_accuracy`` builds, once per run, what the last two need (the supernet checkpoint and the
+predictor's samples) inside the run directory, so a resumed run reuses them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..arch import ArchConfig
+from ..datasets import DataSet, load_dataset
+from ..errors import Problem, ValidationError
+from ..json_io import read_json, write_json_atomic
+from ..spaces.arch_space import ArchSpace
+from .config import SearchConfig
+
+SAMPLES_FORMAT = "codesign.accuracy_samples.v1"
+
+
+def load_search_data(cfg: SearchConfig, space: ArchSpace) -> DataSet:
+    return load_dataset(cfg.data, resolution=space.resolution, channels=space.in_channels, seed=cfg.data_seed,
+                        path=cfg.data_path)
+
+
+def supernet_path(cfg: SearchConfig, run_dir: Path) -> Path:
+    return Path(cfg.accuracy.checkpoint) if cfg.accuracy.checkpoint else run_dir / "supernet.pt"
+
+
+def samples_path(cfg: SearchConfig, run_dir: Path) -> Path:
+    return Path(cfg.accuracy.samples_file) if cfg.accuracy.samples_file else run_dir / "predictor_samples.json"
+
+
+def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progress: bool = True) -> dict[str, float]:
+    """Train the supernet and/or collect predictor samples when the fidelity needs them and the run
+    directory does not hold them yet. Returns the seconds each preparation step took."""
+    import time
+
+    from ..supernet import Supernet
+    from ..supernet_training import subnet_accuracy, train_supernet
+
+    timings: dict[str, float] = {}
+    fid = cfg.accuracy.fidelity
+    needs_supernet = fid == "supernet" or (fid == "predictor" and not cfg.accuracy.samples_file)
+    if cfg.searcher == "oneshot":
+        needs_supernet = True
+    ckpt = supernet_path(cfg, run_dir)
+    data = None
+    if needs_supernet and not ckpt.is_file():
+        if cfg.accuracy.checkpoint:
+            raise ValidationError(Problem(f"{cfg.source}:accuracy.checkpoint", f"supernet checkpoint {ckpt} not found"))
+        t = time.perf_counter()
+        data = load_search_data(cfg, space)
+        net = Supernet(space)
+        train_supernet(net, data, cfg.accuracy.supernet, progress=progress)
+        net.save(ckpt, extra={"config": cfg.name})
+        timings["supernet_train_s"] = time.perf_counter() - t
+    if fid == "predictor" and not samples_path(cfg, run_dir).is_file():
+        if cfg.accuracy.samples_file:
+            raise ValidationError(Problem(f"{cfg.source}:accuracy.samples_file",
+                                          f"predictor samples file {cfg.accuracy.samples_file} not found"))
+        t = time.perf_counter()
+        data = data or load_search_data(cfg, space)
+        net = _load_supernet(ckpt, space)
+        rng = np.random.default_rng(cfg.seed + 7919)
+        archs = [space.sample(rng) for _ in range(cfg.accuracy.predictor_samples)]
+        accs = [subnet_accuracy(net, a, data, calib_images=cfg.accuracy.calib_images)
+                for a in tqdm(archs, desc="predictor samples", disable=not progress)]
+        write_json_atomic(samples_path(cfg, run_dir), {
+            "format": SAMPLES_FORMAT, "space": space.name, "source": f"supernet {ckpt.name}, val split",
+            "samples": [{"arch": a.to_string(), "accuracy": float(x)} for a, x in zip(archs, accs)]})
+        timings["predictor_samples_s"] = time.perf_counter() - t
+    return timings
+
+
+def _load_supernet(path: Path, space: ArchSpace):
+    from ..supernet import Supernet
+
+    net = Supernet.load(path)
+    if net.space.name != space.name or net.space.stages != space.stages:
+        raise ValidationError(Problem(str(path), f"supernet was trained on space `{net.space.name}`, "
+                                                 f"the search uses `{space.name}`"))
+    net.eval()
+    return net
+
+
+class ProxyAccuracy:
+    def __init__(self, cfg: SearchConfig, space: ArchSpace):
+        self.cfg, self.data = cfg, load_search_data(cfg, space)
+
+    def __call__(self, arch: ArchConfig) -> float:
+        from ..training import train
+
+        _, res = train(arch, self.data, self.cfg.accuracy.train)
+        return res.val_accuracy
+
+
+class SupernetAccuracy:
+    def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
+        self.cfg, self.data = cfg, load_search_data(cfg, space)
+        self.net = _load_supernet(supernet_path(cfg, run_dir), space)
+
+    def __call__(self, arch: ArchConfig) -> float:
+        from ..supernet_training import subnet_accuracy
+
+        return subnet_accuracy(self.net, arch, self.data, calib_images=self.cfg.accuracy.calib_images)
+
+
+class PredictorAccuracy:
+    def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
+        from ..accuracy_predictor import AccuracyPredictor
+
+        path = samples_path(cfg, run_dir)
+        doc = read_json(path, "predictor samples", SAMPLES_FORMAT)
+        try:
+            archs = [ArchConfig.from_string(s["arch"]) for s in doc["samples"]]
+            accs = [float(s["accuracy"]) for s in doc["samples"]]
+        except (KeyError, TypeError) as exc:
+            raise ValidationError(Problem(str(path), f"each sample needs `arch` and `accuracy` ({exc})")) from None
+        self.predictor = AccuracyPredictor(space).fit(archs, accs, seed=0)
+
+    def __call__(self, arch: ArchConfig) -> float:
+        return float(self.predictor.predict([arch])[0])
+
+
+def accuracy_source(cfg: SearchConfig, space: ArchSpace, run_dir: Path):
+    fid = cfg.accuracy.fidelity
+    if fid == "proxy":
+        return ProxyAccuracy(cfg, space)
+    if fid == "supernet":
+        return SupernetAccuracy(cfg, space, run_dir)
+    return PredictorAccuracy(cfg, space, run_dir)

@@ -1,0 +1,326 @@
+"""The search configuration: one validated YAML file says what to search, how to score it, how to
+search and where to run it. Unknown keys, wrong types and out-of-range values are all reported at
+once, each with its field path (``quickstart.yaml:searcher.population``)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..checks import Checker
+from ..supernet_training import SupernetTrainConfig
+from ..training import TrainConfig
+from ..yaml_io import load_yaml
+from .objectives import METRICS, Constraint, Objective
+from .rewards import REWARD_KINDS, Reward
+
+FIDELITIES = ("proxy", "supernet", "predictor")
+BACKENDS = ("analytical", "zigzag")
+RUNTIMES = ("none", "ort", "tvm")
+EXECUTORS = ("inline", "pool", "ray")
+MODES = ("joint", "phase")
+SEARCHERS = ("random", "evolution", "reinforce", "nsga2", "tpe", "oneshot")
+_NAME = r"[A-Za-z0-9_.\-]{1,64}"
+
+
+@dataclass(frozen=True)
+class AccuracyConfig:
+    """``proxy``: train each network stand-alone (``train``); ``supernet``: inherit weights from a
+    weight-sharing supernet (trained once per run from ``supernet``, or loaded from ``checkpoint``);
+    ``predictor``: a regressor fitted on ``predictor_samples`` supernet evaluations (or on the
+    (architecture, accuracy) pairs in ``samples_file``)."""
+
+    fidelity: str = "supernet"
+    train: TrainConfig = TrainConfig(epochs=3)
+    supernet: SupernetTrainConfig = SupernetTrainConfig()
+    checkpoint: str | None = None
+    predictor_samples: int = 200
+    samples_file: str | None = None
+    calib_images: int = 512
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """Measured latency on the host (or an RPC device): on every trial (``all``) or the final front."""
+
+    runtime: str = "none"
+    threads: int = 1
+    trials: str = "front"
+    rpc: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    kind: str = "inline"
+    workers: int = 2
+    address: str | None = None
+    timeout_s: float = 600.0
+    memory_mb: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    name: str = "search"
+    seed: int = 0
+    mode: str = "joint"
+    arch_space: str = "ibn_32_compact"
+    hw_space: str = "nahas_like"
+    phase_accelerator: str = "median"  # the hardware space's middle option per field, or a template name/path/string
+    data: str = "digits"
+    data_path: str | None = None
+    data_seed: int = 0
+    accuracy: AccuracyConfig = AccuracyConfig()
+    backend: str = "analytical"
+    measure: MeasureConfig = MeasureConfig()
+    objectives: tuple[Objective, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    reward: Reward = Reward()
+    searcher: str = "evolution"
+    searcher_options: dict[str, Any] = field(default_factory=dict)
+    batch: int = 8
+    trials: int = 100
+    wall_time_s: float | None = None
+    executor: ExecutorConfig = ExecutorConfig()
+    storage: str | None = None
+    source: str = ""
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SearchConfig:
+        return cls.from_dict(load_yaml(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "") -> SearchConfig:
+        chk = Checker(source)
+        keys = ("name", "seed", "mode", "space", "data", "accuracy", "hardware", "measure", "objectives",
+                "constraints", "reward", "searcher", "budget", "executor", "storage")
+        m = chk.mapping(data, "", required=("objectives",), optional=keys) or {}
+        v: dict[str, Any] = {"source": source}
+        if "name" in m:
+            v["name"] = chk.string(m["name"], "name", _NAME, "a name of letters, digits, '_', '.', '-'")
+        if "seed" in m:
+            v["seed"] = chk.integer(m["seed"], "seed", 0, 2**31 - 1)
+        if "mode" in m:
+            v["mode"] = chk.choice(m["mode"], "mode", MODES)
+        _space(chk, m.get("space"), v)
+        _data(chk, m.get("data"), v)
+        v["accuracy"] = _accuracy(chk, m.get("accuracy") or {}, source)
+        hw = chk.mapping(m.get("hardware") or {}, "hardware", optional=("backend",)) or {}
+        if "backend" in hw:
+            v["backend"] = chk.choice(hw["backend"], "hardware.backend", BACKENDS)
+        v["measure"] = _measure(chk, m.get("measure") or {})
+        v["objectives"] = _objectives(chk, m.get("objectives"))
+        v["constraints"] = _constraints(chk, m.get("constraints") or {})
+        v["reward"] = _reward(chk, m.get("reward") or {})
+        _searcher(chk, m.get("searcher") or {}, v)
+        _budget(chk, m.get("budget") or {}, v)
+        v["executor"] = _executor(chk, m.get("executor") or {})
+        if m.get("storage") is not None:
+            v["storage"] = chk.string(m["storage"], "storage", r"\S+://\S*", "a database URL such as sqlite:///runs/s.db")
+        objs = v["objectives"] or ()
+        metrics = {o.metric for o in objs} | {c.metric for c in v["constraints"] or ()}
+        if "measured_latency_ms" in metrics and (v["measure"] is None or v["measure"].runtime == "none"
+                                                  or v["measure"].trials != "all"):
+            chk.fail("measure", "an objective or constraint on measured_latency_ms needs "
+                                "`measure: {runtime: ort|tvm, trials: all}`")
+        if v.get("searcher") == "oneshot" and v["accuracy"] is not None and v["accuracy"].fidelity == "proxy":
+            chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
+        chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
+        return cls(**v)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration in the YAML form :meth:`from_dict` reads (saved in the run directory)."""
+        a = self.accuracy
+        acc: dict[str, Any] = {"fidelity": a.fidelity, "train": a.train.to_dict(), "supernet": asdict(a.supernet),
+                               "predictor_samples": a.predictor_samples, "calib_images": a.calib_images}
+        if a.checkpoint:
+            acc["checkpoint"] = a.checkpoint
+        if a.samples_file:
+            acc["samples_file"] = a.samples_file
+        return {
+            "name": self.name, "seed": self.seed, "mode": self.mode,
+            "space": {"arch": self.arch_space, "hw": self.hw_space, "phase_accelerator": self.phase_accelerator},
+            "data": {"name": self.data, "path": self.data_path, "seed": self.data_seed},
+            "accuracy": acc,
+            "hardware": {"backend": self.backend},
+            "measure": asdict(self.measure),
+            "objectives": [o.to_dict() for o in self.objectives],
+            "constraints": {c.metric: {k: x for k, x in (("max", c.hi), ("min", c.lo)) if x is not None}
+                            for c in self.constraints},
+            "reward": self.reward.to_dict(),
+            "searcher": {"name": self.searcher, "batch": self.batch, **self.searcher_options},
+            "budget": {"trials": self.trials, "wall_time_s": self.wall_time_s},
+            "executor": asdict(self.executor),
+            "storage": self.storage,
+        }
+
+
+def _space(chk: Checker, s: Any, v: dict) -> None:
+    if s is None:
+        return
+    s = chk.mapping(s, "space", optional=("arch", "hw", "phase_accelerator")) or {}
+    for key, target in (("arch", "arch_space"), ("hw", "hw_space"), ("phase_accelerator", "phase_accelerator")):
+        if key in s:
+            v[target] = chk.string(s[key], f"space.{key}", r"\S{1,512}", "a shipped name or a YAML path")
+
+
+def _data(chk: Checker, d: Any, v: dict) -> None:
+    if d is None:
+        return
+    if isinstance(d, str):
+        d = {"name": d}
+    d = chk.mapping(d, "data", optional=("name", "path", "seed")) or {}
+    if "name" in d:
+        v["data"] = chk.choice(d["name"], "data.name", ("digits", "cifar10", "folder", "synthetic"))
+    if d.get("path") is not None:
+        v["data_path"] = chk.string(d["path"], "data.path", r".{1,4096}", "a directory path")
+    if "seed" in d:
+        v["data_seed"] = chk.integer(d["seed"], "data.seed", 0, 2**31 - 1)
+
+
+def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
+    keys = ("fidelity", "train", "supernet", "checkpoint", "predictor_samples", "samples_file", "calib_images")
+    a = chk.mapping(a, "accuracy", optional=keys)
+    if a is None:
+        return None
+    out: dict[str, Any] = {}
+    if "fidelity" in a:
+        out["fidelity"] = chk.choice(a["fidelity"], "accuracy.fidelity", FIDELITIES)
+    for key, parse in (("train", TrainConfig.from_dict), ("supernet", SupernetTrainConfig.from_dict)):
+        if key in a:
+            try:
+                out[key] = parse(a[key], f"{source}:accuracy.{key}" if source else f"accuracy.{key}")
+            except Exception as exc:  # noqa: BLE001 - a ValidationError: keep its problems in this report
+                chk.problems.extend(getattr(exc, "problems", []))
+    for key in ("checkpoint", "samples_file"):
+        if a.get(key) is not None:
+            out[key] = chk.string(a[key], f"accuracy.{key}", r".{1,4096}", "a file path")
+    if "predictor_samples" in a:
+        out["predictor_samples"] = chk.integer(a["predictor_samples"], "accuracy.predictor_samples", 10, 100_000)
+    if "calib_images" in a:
+        out["calib_images"] = chk.integer(a["calib_images"], "accuracy.calib_images", 16, 100_000)
+    return AccuracyConfig(**out)
+
+
+def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
+    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc"))
+    if m is None:
+        return None
+    out: dict[str, Any] = {}
+    if "runtime" in m:
+        out["runtime"] = chk.choice(m["runtime"], "measure.runtime", RUNTIMES)
+    if "threads" in m:
+        out["threads"] = chk.integer(m["threads"], "measure.threads", 1, 256)
+    if "trials" in m:
+        out["trials"] = chk.choice(m["trials"], "measure.trials", ("front", "all"))
+    if m.get("rpc") is not None:
+        out["rpc"] = chk.string(m["rpc"], "measure.rpc", r"[A-Za-z0-9_.\-]+:\d{1,5}", "HOST:PORT")
+    return MeasureConfig(**out)
+
+
+def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:
+    items = chk.sequence(objs, "objectives", 1, 4)
+    if items is None:
+        return None
+    out = []
+    for i, o in enumerate(items):
+        p = f"objectives[{i}]"
+        if isinstance(o, str):
+            o = {"metric": o}
+        o = chk.mapping(o, p, required=("metric",), optional=("direction", "reference", "scale"))
+        if o is None:
+            continue
+        metric = chk.choice(o["metric"], f"{p}.metric", METRICS)
+        if metric is None:
+            continue
+        direction = chk.choice(o.get("direction", METRICS[metric]), f"{p}.direction", ("minimize", "maximize"))
+        scale = chk.choice(o.get("scale", "linear" if metric == "accuracy" else "log"), f"{p}.scale", ("linear", "log"))
+        ref = None
+        if o.get("reference") is not None:
+            ref = chk.number(o["reference"], f"{p}.reference", 0.0, 1e12, lo_open=scale == "log")
+        out.append(Objective(metric, direction, ref, scale))
+    names = [o.metric for o in out]
+    if len(set(names)) != len(names):
+        chk.fail("objectives", f"each metric may appear once, got {names}")
+    return tuple(out)
+
+
+def _constraints(chk: Checker, cons: Any) -> tuple[Constraint, ...] | None:
+    cons = chk.mapping(cons, "constraints", optional=METRICS)
+    if cons is None:
+        return None
+    out = []
+    for metric, bound in cons.items():
+        b = chk.mapping(bound, f"constraints.{metric}", optional=("max", "min"))
+        if b is None:
+            continue
+        hi = chk.number(b["max"], f"constraints.{metric}.max", 0.0, 1e12) if b.get("max") is not None else None
+        lo = chk.number(b["min"], f"constraints.{metric}.min", 0.0, 1e12) if b.get("min") is not None else None
+        if hi is None and lo is None:
+            chk.fail(f"constraints.{metric}", "give `max`, `min` or both")
+        elif hi is not None and lo is not None and lo > hi:
+            chk.fail(f"constraints.{metric}", f"`min <= max` must hold, but got (min={lo}, max={hi})")
+        else:
+            out.append(Constraint(metric, hi, lo))
+    return tuple(out)
+
+
+def _reward(chk: Checker, r: Any) -> Reward | None:
+    r = chk.mapping(r, "reward", optional=("kind", "quality", "targets", "beta"))
+    if r is None:
+        return None
+    kind = chk.choice(r.get("kind", "mnas_soft"), "reward.kind", REWARD_KINDS)
+    quality = chk.choice(r.get("quality", "accuracy"), "reward.quality", ("accuracy",))
+    targets = chk.mapping(r.get("targets") or {}, "reward.targets", optional=METRICS) or {}
+    t = {k: chk.number(x, f"reward.targets.{k}", 0.0, 1e12, lo_open=True) for k, x in targets.items()}
+    beta = r.get("beta", {})
+    if isinstance(beta, (int, float)) and not isinstance(beta, bool):
+        beta = {k: beta for k in t}
+    beta = chk.mapping(beta, "reward.beta", optional=list(t)) or {}
+    b = {k: chk.number(x, f"reward.beta.{k}", -100.0, 0.0) for k, x in beta.items()}
+    return Reward(kind or "mnas_soft", quality or "accuracy", t, b)
+
+
+def _searcher(chk: Checker, s: Any, v: dict) -> None:
+    if isinstance(s, str):
+        s = {"name": s}
+    s = chk.mapping(s, "searcher", optional=_SEARCHER_KEYS)
+    if s is None:
+        return
+    v["searcher"] = chk.choice(s.get("name", "evolution"), "searcher.name", SEARCHERS)
+    if "batch" in s:
+        v["batch"] = chk.integer(s["batch"], "searcher.batch", 1, 4096)
+    v["searcher_options"] = {k: x for k, x in s.items() if k not in ("name", "batch")}
+
+
+# Options of every searcher (each searcher validates the values of its own).
+_SEARCHER_KEYS = ("name", "batch", "population", "sample", "lr", "baseline_decay", "entropy", "steps",
+                  "warmup_steps", "candidates", "startup_trials", "mutation_prob", "crossover_prob")
+
+
+def _budget(chk: Checker, b: Any, v: dict) -> None:
+    b = chk.mapping(b, "budget", optional=("trials", "wall_time_s")) or {}
+    if "trials" in b:
+        v["trials"] = chk.integer(b["trials"], "budget.trials", 1, 10_000_000)
+    if b.get("wall_time_s") is not None:
+        v["wall_time_s"] = chk.number(b["wall_time_s"], "budget.wall_time_s", 0.0, 1e9, lo_open=True)
+
+
+def _executor(chk: Checker, e: Any) -> ExecutorConfig | None:
+    if isinstance(e, str):
+        e = {"kind": e}
+    e = chk.mapping(e, "executor", optional=("kind", "workers", "address", "timeout_s", "memory_mb"))
+    if e is None:
+        return None
+    out: dict[str, Any] = {}
+    if "kind" in e:
+        out["kind"] = chk.choice(e["kind"], "executor.kind", EXECUTORS)
+    if "workers" in e:
+        out["workers"] = chk.integer(e["workers"], "executor.workers", 1, 1024)
+    if e.get("address") is not None:
+        out["address"] = chk.string(e["address"], "executor.address", r"\S{1,512}", "a Ray address such as HOST:6379")
+    if "timeout_s" in e:
+        out["timeout_s"] = chk.number(e["timeout_s"], "executor.timeout_s", 0.0, 1e7, lo_open=True)
+    if e.get("memory_mb") is not None:
+        out["memory_mb"] = chk.integer(e["memory_mb"], "executor.memory_mb", 64, 10_000_000)
+    return ExecutorConfig(**out)
+

@@ -1,0 +1,108 @@
+"""Scoring one candidate: accuracy (the configured fidelity), accelerator latency / energy / area
+(the configured cost model), network size, and optionally measured latency on a runtime.
+
+``evaluate_trial`` is what executors run, in this process or in a worker: it takes only plain,
+picklable arguments and keeps one :class:`CandidateEvaluator` per (configuration, run directory)
+alive in the worker, so the data set and the supernet load once per worker, not once per trial.
+"""
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..candidate import Candidate
+from ..errors import CodesignError
+from ..layer import workload_totals
+from ..metrics import Metrics
+from ..spaces.arch_space import ArchSpace
+from ..workload import arch_workload
+from .accuracy_sources import accuracy_source
+from .config import SearchConfig
+
+
+@dataclass
+class TrialResult:
+    """What one evaluation produced: metrics, seconds per stage, or the reason it failed."""
+
+    metrics: Metrics | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": self.metrics.to_dict() if self.metrics else None, "timings_s": self.timings_s,
+                "error": self.error}
+
+
+def measure_latency(arch, runtime: str, threads: int, rpc: str | None = None) -> tuple[float, float]:
+    """Measured median and IQR latency (ms) of ``arch``'s network on ``runtime`` (ort | tvm)."""
+    from ..onnx_export import export_onnx
+
+    proto = export_onnx(arch)
+    if runtime == "ort":
+        from latency_predictors.ort_runtime import measure_ort
+
+        m = measure_ort(proto, threads=threads)
+    else:
+        from latency_predictors.tvm_runtime import measure_tvm
+
+        m = measure_tvm(proto, threads=threads, rpc=rpc)
+    return m.median_ms, m.iqr_ms
+
+
+class CandidateEvaluator:
+    def __init__(self, cfg: SearchConfig, run_dir: Path):
+        self.cfg = cfg
+        self.space = ArchSpace.resolve(cfg.arch_space)
+        self.accuracy = accuracy_source(cfg, self.space, run_dir)
+        self._acc_cache: dict[str, float] = {}
+
+    def __call__(self, cand: Candidate) -> TrialResult:
+        from accel_models.registry import evaluate
+
+        t: dict[str, float] = {}
+        start = time.perf_counter()
+        key = cand.arch.to_string()
+        if key not in self._acc_cache:
+            self._acc_cache[key] = self.accuracy(cand.arch)
+        acc = self._acc_cache[key]
+        t["accuracy_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        workload = arch_workload(cand.arch)
+        report = evaluate(workload, cand.accel, self.cfg.backend)
+        totals = workload_totals(workload)
+        t["hardware_s"] = time.perf_counter() - start
+        measured, iqr = {}, {}
+        m = self.cfg.measure
+        if m.runtime != "none" and m.trials == "all":
+            start = time.perf_counter()
+            measured[m.runtime], iqr[m.runtime] = measure_latency(cand.arch, m.runtime, m.threads, m.rpc)
+            t["measure_s"] = time.perf_counter() - start
+        metrics = Metrics(accuracy=float(acc), latency_ms={self.cfg.backend: report.latency_ms},
+                          energy_mj={self.cfg.backend: report.energy_mj}, area_mm2=report.area_mm2,
+                          params=int(totals["params"]), macs=int(totals["macs"]),
+                          measured_latency_ms=measured, measured_latency_iqr_ms=iqr)
+        return TrialResult(metrics, t)
+
+
+_EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
+
+
+def evaluate_trial(config: dict[str, Any], run_dir: str, candidate: str) -> dict[str, Any]:
+    """Evaluate one candidate string; never raises for a failing candidate (the error is returned)."""
+    key = (json.dumps(config, sort_keys=True), run_dir)
+    try:
+        if key not in _EVALUATORS:
+            _EVALUATORS.clear()
+            _EVALUATORS[key] = CandidateEvaluator(SearchConfig.from_dict(config, source="run config"), Path(run_dir))
+        return _EVALUATORS[key](Candidate.from_string(candidate)).to_dict()
+    except CodesignError as exc:
+        return TrialResult(None, error=f"{type(exc).__name__}: {exc}").to_dict()
+    except MemoryError:
+        return TrialResult(None, error="MemoryError: out of memory").to_dict()
+    except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        return TrialResult(None, error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}").to_dict()

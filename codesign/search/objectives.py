@@ -1,0 +1,103 @@
+"""Objectives and constraints over a candidate's flat metrics.
+
+A trial's *flat metrics* are one number per metric name (units in the names):
+
+- ``accuracy`` (fraction), from the configured accuracy fidelity;
+- ``latency_ms``, ``energy_mj``, ``area_mm2`` from the configured cost-model backend on the
+  candidate's accelerator;
+- ``params``, ``macs`` of the network;
+- ``measured_latency_ms``, the median measured on the host/remote runtime (when measured).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..metrics import Metrics
+
+METRICS: dict[str, str] = {  # name → natural direction
+    "accuracy": "maximize",
+    "latency_ms": "minimize",
+    "energy_mj": "minimize",
+    "area_mm2": "minimize",
+    "params": "minimize",
+    "macs": "minimize",
+    "measured_latency_ms": "minimize",
+}
+HARDWARE_METRICS = ("latency_ms", "energy_mj", "area_mm2")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One axis of the Pareto front. ``reference`` is the worst value that still counts towards the
+    hypervolume (the reference point); ``scale`` says whether the axis is compared in log10 (for
+    quantities spanning decades such as latency and energy) or linearly (accuracy)."""
+
+    metric: str
+    direction: str
+    reference: float | None = None
+    scale: str = "linear"
+
+    def loss(self, value: float) -> float:
+        """Minimisation form relative to the reference: < 0 is better than the reference."""
+        ref = self.reference if self.reference is not None else (0.0 if self.scale == "linear" else 1.0)
+        if self.scale == "log":
+            a, b = math.log10(max(value, 1e-30)), math.log10(max(ref, 1e-30))
+        else:
+            a, b = value, ref
+        return (a - b) if self.direction == "minimize" else (b - a)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "direction": self.direction, "reference": self.reference, "scale": self.scale}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``lo <= metric <= hi`` (either bound optional)."""
+
+    metric: str
+    hi: float | None = None
+    lo: float | None = None
+
+    def violation(self, value: float) -> float:
+        """Relative amount by which ``value`` breaks the bound (0 when satisfied)."""
+        if self.hi is not None and value > self.hi:
+            return (value - self.hi) / max(abs(self.hi), 1e-12)
+        if self.lo is not None and value < self.lo:
+            return (self.lo - value) / max(abs(self.lo), 1e-12)
+        return 0.0
+
+    def describe(self) -> str:
+        parts = [f"{self.lo} <=" if self.lo is not None else "", self.metric,
+                 f"<= {self.hi}" if self.hi is not None else ""]
+        return " ".join(p for p in parts if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "max": self.hi, "min": self.lo}
+
+
+def flat_metrics(metrics: Metrics, backend: str, runtime: str | None = None) -> dict[str, float]:
+    """The metrics objectives and constraints refer to, for one cost-model backend and runtime."""
+    out: dict[str, float] = {}
+    if metrics.accuracy is not None:
+        out["accuracy"] = metrics.accuracy
+    if backend in metrics.latency_ms:
+        out["latency_ms"] = metrics.latency_ms[backend]
+    if backend in metrics.energy_mj:
+        out["energy_mj"] = metrics.energy_mj[backend]
+    for name in ("area_mm2", "params", "macs"):
+        if getattr(metrics, name) is not None:
+            out[name] = float(getattr(metrics, name))
+    if runtime and runtime in metrics.measured_latency_ms:
+        out["measured_latency_ms"] = metrics.measured_latency_ms[runtime]
+    return out
+
+
+def total_violation(flat: dict[str, float], constraints: list[Constraint]) -> float:
+    """Sum of relative violations; a constraint on a metric the trial lacks is not checked."""
+    return sum(c.violation(flat[c.metric]) for c in constraints if c.metric in flat)
+
+
+def losses(flat: dict[str, float], objectives: list[Objective]) -> list[float]:
+    return [o.loss(flat[o.metric]) for o in objectives]

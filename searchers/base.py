@@ -1,0 +1,119 @@
+"""The ask/tell interface every searcher implements, and the registry that builds them by name.
+
+A searcher sees the space only as named categorical choices (``space.choices()``) plus which of
+them matter for given values (``space.active(values)``); it proposes *values* (choice name →
+option) and is told a :class:`Feedback`. It never evaluates candidates and never touches the store.
+Every searcher draws from its own ``numpy.random.Generator`` seeded at construction, so a search
+is reproducible from its seed; given the same sequence of tells it proposes the same values.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from codesign.checks import Checker
+from codesign.errors import Problem, ValidationError
+from codesign.spaces.choice import Choice
+
+Values = dict[str, Any]
+
+
+class ChoiceSpace(Protocol):
+    def choices(self) -> list[Choice]: ...
+
+    def active(self, values: Values) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Result of one proposal: ``losses`` (each objective in minimisation form, see
+    ``Objective.loss``), the scalar ``reward`` (higher is better), feasibility, or ``failed``."""
+
+    losses: tuple[float, ...] | None
+    reward: float | None
+    feasible: bool = True
+    violation: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.losses is None
+
+
+class Searcher:
+    """Subclasses set ``name``, declare their options in ``OPTIONS`` (name → default) and implement
+    ``ask`` and ``tell``; ``check_options`` validates the values with ``self.checker``."""
+
+    name: ClassVar[str] = ""
+    OPTIONS: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,
+                 source: str = ""):
+        self.space = space
+        self.choices = space.choices()
+        self.n_objectives = n_objectives
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.checker = Checker(source)
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(self.OPTIONS))
+        for key in unknown:
+            self.checker.fail(f"searcher.{key}", f"unknown option `{key}` for searcher {self.name} "
+                                                 f"(options: {', '.join(sorted(self.OPTIONS)) or 'none'})")
+        self.options = {**self.OPTIONS, **{k: v for k, v in opts.items() if k in self.OPTIONS}}
+        self.check_options()
+        self.checker.raise_if_any(f"invalid options for searcher {self.name}")
+
+    def check_options(self) -> None:
+        """Validate ``self.options`` (record problems on ``self.checker``)."""
+
+    def ask(self) -> Values:
+        raise NotImplementedError
+
+    def tell(self, values: Values, feedback: Feedback) -> None:
+        raise NotImplementedError
+
+    # helpers shared by subclasses -----------------------------------------------------------
+    def random_values(self) -> Values:
+        return {c.name: c.sample(self.rng) for c in self.choices}
+
+    def option(self, key: str, lo: float, hi: float, integer: bool = True) -> None:
+        """Validate one numeric option in place."""
+        path = f"searcher.{key}"
+        value = self.options[key]
+        checked = (self.checker.integer(value, path, int(lo), int(hi)) if integer
+                   else self.checker.number(value, path, lo, hi))
+        if checked is not None:
+            self.options[key] = checked
+
+
+_SEARCHERS: dict[str, Callable[[], type[Searcher]]] = {}
+
+
+def register_searcher(name: str):
+    """``@register_searcher("random")`` on a zero-argument function returning the class (lazy import)."""
+
+    def wrap(factory: Callable[[], type[Searcher]]):
+        _SEARCHERS[name] = factory
+        return factory
+
+    return wrap
+
+
+def searcher_names() -> list[str]:
+    _load_builtin()
+    return sorted(_SEARCHERS)
+
+
+def make_searcher(name: str, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,
+                  source: str = "") -> Searcher:
+    _load_builtin()
+    if name not in _SEARCHERS:
+        raise ValidationError(Problem("searcher.name", f"unknown searcher `{name}` (known: {', '.join(sorted(_SEARCHERS))})"))
+    return _SEARCHERS[name]()(space, n_objectives, seed, options, source)
+
+
+def _load_builtin() -> None:
+    from . import registry  # noqa: F401 - registers the built-in searchers

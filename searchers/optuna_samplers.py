@@ -1,0 +1,73 @@
+"""NSGA-II and TPE through optuna's samplers, driven by ask/tell on a private in-memory study.
+
+The study sees every choice as a ``CategoricalDistribution`` and the objectives as minimised
+losses; constraint violations go to the samplers' ``constraints_func`` (optuna ranks infeasible
+trials behind feasible ones). The run's persistent store is separate: the searcher only ever sees
+the values it proposed and the feedback it was told.
+"""
+from __future__ import annotations
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+
+from .base import Feedback, Searcher, Values
+
+
+def _constraints(trial) -> list[float]:
+    return [trial.user_attrs.get("violation", 0.0)]
+
+
+class _OptunaSearcher(Searcher):
+    def make_sampler(self):
+        raise NotImplementedError
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(directions=["minimize"] * self.n_objectives, sampler=self.make_sampler())
+        self.distributions = {c.name: CategoricalDistribution(list(c.options)) for c in self.choices}
+        self.pending: dict[str, list] = {}
+
+    def ask(self) -> Values:
+        trial = self.study.ask(self.distributions)
+        values = dict(trial.params)
+        self.pending.setdefault(repr(sorted(values.items(), key=lambda kv: kv[0])), []).append(trial)
+        return values
+
+    def tell(self, values: Values, feedback: Feedback) -> None:
+        trial = self.pending[repr(sorted(values.items(), key=lambda kv: kv[0]))].pop(0)
+        if feedback.failed:
+            self.study.tell(trial, state=TrialState.FAIL)
+            return
+        trial.set_user_attr("violation", float(feedback.violation))
+        self.study.tell(trial, list(feedback.losses))
+
+
+class NSGA2(_OptunaSearcher):
+    name = "nsga2"
+    OPTIONS = {"population": 50, "mutation_prob": None, "crossover_prob": 0.9}
+
+    def check_options(self) -> None:
+        self.option("population", 2, 1_000_000)
+        self.option("crossover_prob", 0.0, 1.0, integer=False)
+        if self.options["mutation_prob"] is not None:
+            self.option("mutation_prob", 0.0, 1.0, integer=False)
+
+    def make_sampler(self):
+        o = self.options
+        return optuna.samplers.NSGAIISampler(population_size=o["population"], mutation_prob=o["mutation_prob"],
+                                             crossover_prob=o["crossover_prob"], seed=self.seed,
+                                             constraints_func=_constraints)
+
+
+class TPE(_OptunaSearcher):
+    name = "tpe"
+    OPTIONS = {"startup_trials": 20}
+
+    def check_options(self) -> None:
+        self.option("startup_trials", 1, 1_000_000)
+
+    def make_sampler(self):
+        return optuna.samplers.TPESampler(n_startup_trials=self.options["startup_trials"], seed=self.seed,
+                                          multivariate=True, constraints_func=_constraints)

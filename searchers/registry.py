@@ -1,0 +1,40 @@
+"""Built-in searchers, registered lazily (optuna and torch load only when a searcher needs them)."""
+from __future__ import annotations
+
+from .base import register_searcher
+
+
+@register_searcher("random")
+def _random():
+    from .random_search import RandomSearch
+    return RandomSearch
+
+
+@register_searcher("evolution")
+def _evolution():
+    from .evolution import RegularizedEvolution
+    return RegularizedEvolution
+
+
+@register_searcher("reinforce")
+def _reinforce():
+    from .reinforce import Reinforce
+    return Reinforce
+
+
+@register_searcher("nsga2")
+def _nsga2():
+    from .optuna_samplers import NSGA2
+    return NSGA2
+
+
+@register_searcher("tpe")
+def _tpe():
+    from .optuna_samplers import TPE
+    return TPE
+
+
+@register_searcher("oneshot")
+def _oneshot():
+    from .oneshot import OneShot
+    return OneShot
