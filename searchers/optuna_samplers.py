@@ -1,7 +1,7 @@
 """NSGA-II and TPE through optuna's samplers, driven by ask/tell on a private in-memory study.
 
 The study sees every choice as a ``CategoricalDistribution`` and the objectives as minimised
-losses; constraint violations go to the samplers' ``constraints_func`` (optuna ranks infeasible
+losses; a constraint violation is set with ``Trial.set_constraint`` (optuna ranks infeasible
 trials behind feasible ones). The run's persistent store is separate: the searcher only ever sees
 the values it proposed and the feedback it was told.
 """
@@ -12,10 +12,6 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from .base import Feedback, Searcher, Values
-
-
-def _constraints(trial) -> list[float]:
-    return [trial.user_attrs.get("violation", 0.0)]
 
 
 class _OptunaSearcher(Searcher):
@@ -40,7 +36,7 @@ class _OptunaSearcher(Searcher):
         if feedback.failed:
             self.study.tell(trial, state=TrialState.FAIL)
             return
-        trial.set_user_attr("violation", float(feedback.violation))
+        trial.set_constraint("violation", float(feedback.violation))
         self.study.tell(trial, list(feedback.losses))
 
 
@@ -57,8 +53,7 @@ class NSGA2(_OptunaSearcher):
     def make_sampler(self):
         o = self.options
         return optuna.samplers.NSGAIISampler(population_size=o["population"], mutation_prob=o["mutation_prob"],
-                                             crossover_prob=o["crossover_prob"], seed=self.seed,
-                                             constraints_func=_constraints)
+                                             crossover_prob=o["crossover_prob"], seed=self.seed)
 
 
 class TPE(_OptunaSearcher):
@@ -70,4 +65,4 @@ class TPE(_OptunaSearcher):
 
     def make_sampler(self):
         return optuna.samplers.TPESampler(n_startup_trials=self.options["startup_trials"], seed=self.seed,
-                                          multivariate=True, constraints_func=_constraints)
+                                          multivariate=True)

@@ -8,8 +8,10 @@ alive in the worker, so the data set and the supernet load once per worker, not 
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,10 +93,30 @@ class CandidateEvaluator:
 _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
 
 
+def _injected_fault(candidate: str) -> None:
+    """Testing hook: ``CODESIGN_FAULT=KIND:N`` makes every candidate whose CRC-32 is divisible by N
+    raise (``raise``), hang (``hang``) or exhaust memory (``oom``), to exercise trial isolation."""
+    spec = os.environ.get("CODESIGN_FAULT")
+    if not spec:
+        return
+    kind, _, n = spec.partition(":")
+    if zlib.crc32(candidate.encode()) % max(int(n or 1), 1):
+        return
+    if kind == "raise":
+        raise RuntimeError("injected fault (CODESIGN_FAULT)")
+    if kind == "hang":
+        time.sleep(3600)
+    if kind == "oom":
+        hog = []
+        while True:
+            hog.append(bytearray(256 * 1024 * 1024))
+
+
 def evaluate_trial(config: dict[str, Any], run_dir: str, candidate: str) -> dict[str, Any]:
     """Evaluate one candidate string; never raises for a failing candidate (the error is returned)."""
     key = (json.dumps(config, sort_keys=True), run_dir)
     try:
+        _injected_fault(candidate)
         if key not in _EVALUATORS:
             _EVALUATORS.clear()
             _EVALUATORS[key] = CandidateEvaluator(SearchConfig.from_dict(config, source="run config"), Path(run_dir))
@@ -103,6 +125,14 @@ def evaluate_trial(config: dict[str, Any], run_dir: str, candidate: str) -> dict
         return TrialResult(None, error=f"{type(exc).__name__}: {exc}").to_dict()
     except MemoryError:
         return TrialResult(None, error="MemoryError: out of memory").to_dict()
+    except RuntimeError as exc:
+        if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
+            return TrialResult(None, error=f"out of memory: {str(exc)[:300]}").to_dict()
+        return _failure(exc)
     except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        return TrialResult(None, error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}").to_dict()
+        return _failure(exc)
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return TrialResult(None, error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-2:])}").to_dict()

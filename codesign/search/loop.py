@@ -187,7 +187,7 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
         index = 0
         for p, (phase, budget) in enumerate(phases):
             space = _space_for_phase(state, phase)
-            searcher = _make_searcher(cfg, space, p, state)
+            searcher = _make_searcher(cfg, space, p, state, progress)
             end = index + budget
             while index < end:
                 if cfg.wall_time_s and elapsed_before + time.perf_counter() - start > cfg.wall_time_s:
@@ -212,7 +212,7 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
     return state
 
 
-def _make_searcher(cfg: SearchConfig, space, phase_no: int, state: SearchState):
+def _make_searcher(cfg: SearchConfig, space, phase_no: int, state: SearchState, progress: bool):
     from searchers import make_searcher
 
     searcher = make_searcher(cfg.searcher, space, len(cfg.objectives), cfg.seed + 1000 * phase_no,
@@ -220,7 +220,7 @@ def _make_searcher(cfg: SearchConfig, space, phase_no: int, state: SearchState):
     if hasattr(searcher, "prepare"):
         from .oneshot_context import OneShotContext
 
-        searcher.prepare(OneShotContext(cfg, state.joint, state.run_dir, space))
+        searcher.prepare(OneShotContext(cfg, state.joint, state.run_dir, space), progress=progress)
     return searcher
 
 

@@ -1,0 +1,70 @@
+"""What a one-shot searcher may use, handed to it by the loop (searchers never evaluate on their own):
+a weight-sharing supernet to keep training, a validation batch to score a subnet on, and the
+analytical cost model and reward of the run.
+
+The supernet is the run's checkpoint, trained further here on the candidates the controller
+samples (TuNAS interleaves weight and controller updates); the run's checkpoint on disk is left as
+it was, so the final front is re-evaluated at the run's configured fidelity.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..arch import ArchConfig
+from ..candidate import Candidate
+from ..layer import workload_totals
+from ..spaces.joint_space import JointSpace
+from ..training import batches, make_optimizer
+from ..workload import arch_workload
+from .accuracy_sources import _load_supernet, load_search_data, supernet_path
+from .config import SearchConfig
+from .objectives import total_violation
+
+
+class OneShotContext:
+    def __init__(self, cfg: SearchConfig, joint: JointSpace, run_dir: Path, space, val_batch: int = 256):
+        self.cfg, self.joint, self.space = cfg, joint, space
+        self.data = load_search_data(cfg, joint.arch)
+        self.net = _load_supernet(supernet_path(cfg, run_dir), joint.arch)
+        tcfg = cfg.accuracy.supernet.as_train_config()
+        self.tcfg = tcfg.__class__(**{**tcfg.to_dict(), "lr": tcfg.lr * 0.1})  # fine-tuning a trained supernet
+        self.opt = make_optimizer(self.net.parameters(), self.tcfg)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self._batches = batches(self.data.train, self.tcfg, self.gen, 10**9)
+        self.val_batch = val_batch
+
+    def train_step(self, arch: ArchConfig) -> float:
+        """One weight update of ``arch``'s subnet on the next training batch; returns its loss."""
+        _, _, x, y = next(self._batches)
+        self.net.train()
+        self.net.set_active_subnet(arch)
+        self.opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.net(x), y, label_smoothing=self.tcfg.label_smoothing)
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def val_accuracy(self, arch: ArchConfig, step: int) -> float:
+        """Accuracy of ``arch``'s subnet on one validation batch (batch statistics, as in TuNAS)."""
+        val = self.data.val
+        idx = torch.from_numpy(np.random.default_rng(step).permutation(len(val))[:self.val_batch])
+        self.net.train()  # normalise with the batch's own statistics: running ones belong to other subnets
+        self.net.set_active_subnet(arch)
+        return float((self.net(val.x[idx]).argmax(1) == val.y[idx]).float().mean())
+
+    def hardware(self, cand: Candidate) -> dict[str, float]:
+        from accel_models.analytical_backend import evaluate_analytical
+
+        wl = arch_workload(cand.arch)
+        rep = evaluate_analytical(wl, cand.accel)
+        totals = workload_totals(wl)
+        return {"latency_ms": rep.latency_ms, "energy_mj": rep.energy_mj, "area_mm2": rep.area_mm2,
+                "params": float(totals["params"]), "macs": float(totals["macs"])}
+
+    def reward(self, flat: dict[str, float]) -> float:
+        return self.cfg.reward(flat, total_violation(flat, list(self.cfg.constraints)))

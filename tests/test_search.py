@@ -1,0 +1,170 @@
+"""The joint search as a user runs it: a config, a run directory, a store that survives restarts."""
+import json
+
+import numpy as np
+import pytest
+
+from codesign.cli.main import main
+from codesign.errors import ValidationError
+from codesign.search.config import SearchConfig
+from codesign.search.loop import run_search
+from codesign.search.pareto import hypervolume, hypervolume_history, pareto_mask
+from codesign.search.rewards import Reward
+from codesign.search.store import TrialStore, redact_url
+from codesign.search.summary import write_summary
+from search_helpers import cheap_config
+
+
+def candidates(state):
+    return [o.candidate for o in state.outcomes]
+
+
+def test_smoke_example_gives_a_front_with_measured_latency(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["search", "examples/smoke.yaml", "--out", str(run), "--no-progress", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["trials_settled"] == 24 and summary["front_size"] >= 1 and summary["hypervolume"] > 0
+    for name in ("config.yaml", "study.db", "trials.csv", "trials.json", "front.csv", "front.json", "summary.json"):
+        assert (run / name).is_file(), name
+    front = json.loads((run / "front.json").read_text())
+    assert all(r["feasible"] and r["area_mm2"] <= 10.0 for r in front)
+    assert all(r["measured_latency_ms"] > 0 for r in front)
+    assert (run / "supernet.pt").is_file()
+
+
+def test_same_seed_same_trials_and_resume_continues_without_losing_any(tmp_path):
+    full = run_search(cheap_config(tmp_path, searcher={"name": "evolution", "batch": 4, "population": 8, "sample": 3},
+                                   budget={"trials": 16}), tmp_path / "full", progress=False)
+    part = run_search(cheap_config(tmp_path, searcher={"name": "evolution", "batch": 4, "population": 8, "sample": 3},
+                                   budget={"trials": 8}), tmp_path / "part", progress=False)
+    assert candidates(part) == candidates(full)[:8]
+    resumed = run_search(cheap_config(tmp_path, searcher={"name": "evolution", "batch": 4, "population": 8, "sample": 3},
+                                      budget={"trials": 16}), tmp_path / "part", resume=True, progress=False)
+    assert candidates(resumed) == candidates(full)
+    assert len(resumed.store.finished_by_index()) == 16
+
+
+def test_a_trial_left_running_by_a_killed_process_is_retried(tmp_path):
+    cfg = cheap_config(tmp_path, budget={"trials": 8})
+    first = run_search(cfg, tmp_path / "run", progress=False)
+    store = first.store
+    # pretend the process died while trial 8 (of a longer budget) was running
+    store.start(8, "joint", "net@x", {})
+    resumed = run_search(cheap_config(tmp_path, budget={"trials": 12}), tmp_path / "run", resume=True, progress=False)
+    trials = resumed.store.trials()
+    interrupted = [t for t in trials if t.error and t.error.startswith("interrupted")]
+    assert len(interrupted) == 1 and interrupted[0].index == 8
+    assert sorted(resumed.store.finished_by_index()) == list(range(12))
+
+
+@pytest.mark.parametrize("name,options", [("random", {}), ("evolution", {"population": 6, "sample": 2}),
+                                          ("reinforce", {"lr": 0.1}), ("nsga2", {"population": 6}),
+                                          ("tpe", {"startup_trials": 4})])
+def test_every_multi_trial_searcher_completes_its_budget_reproducibly(tmp_path, name, options):
+    cfg = cheap_config(tmp_path, searcher={"name": name, "batch": 3, **options}, budget={"trials": 12})
+    a = run_search(cfg, tmp_path / "a", progress=False)
+    b = run_search(cfg, tmp_path / "b", progress=False)
+    assert len(a.outcomes) == 12 and candidates(a) == candidates(b)
+    assert a.hypervolume() > 0
+
+
+def test_phase_mode_searches_the_network_on_one_accelerator_then_the_accelerator(tmp_path):
+    state = run_search(cheap_config(tmp_path, mode="phase", budget={"trials": 12}), tmp_path / "run", progress=False)
+    phases = [t.phase for t in sorted(state.store.trials(), key=lambda t: t.index)]
+    assert phases == ["network"] * 6 + ["hardware"] * 6
+    accels = {o.candidate.split("@")[1] for o in state.outcomes[:6]}
+    assert len(accels) == 1
+    nets_phase2 = {o.candidate.split("@")[0] for o in state.outcomes[6:]}
+    nets_front1 = {o.candidate.split("@")[0] for o in state.outcomes[:6] if o.feasible}
+    assert nets_phase2 <= nets_front1
+
+
+def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_FAULT", "raise:3")
+    state = run_search(cheap_config(tmp_path, budget={"trials": 12}), tmp_path / "run", progress=False)
+    failed = [t for t in state.store.trials() if t.state == "FAIL"]
+    assert failed and all("injected fault" in t.error for t in failed)
+    assert len(state.store.finished_by_index()) == 12
+    summary = write_summary(state.cfg, state.store, tmp_path / "run")
+    assert summary["trials_failed"] == len(failed)
+
+
+def test_pool_executor_gives_the_same_trials_and_isolates_a_hang(tmp_path, monkeypatch):
+    inline = run_search(cheap_config(tmp_path, budget={"trials": 8}), tmp_path / "inline", progress=False)
+    monkeypatch.setenv("CODESIGN_FAULT", "hang:4")
+    pool = run_search(cheap_config(tmp_path, budget={"trials": 8},
+                                   executor={"kind": "pool", "workers": 2, "timeout_s": 12}),
+                      tmp_path / "pool", progress=False)
+    assert candidates(pool) == candidates(inline)
+    hung = [t for t in pool.store.trials() if t.state == "FAIL"]
+    assert hung and all("timed out" in t.error for t in hung)
+    ok = {t.index for t in pool.store.trials() if t.state == "COMPLETE"}
+    assert len(ok) + len(hung) == 8
+
+
+def test_ray_executor_runs_the_same_trials(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    inline = run_search(cheap_config(tmp_path, budget={"trials": 6}), tmp_path / "inline", progress=False)
+    ray_run = run_search(cheap_config(tmp_path, budget={"trials": 6}, executor={"kind": "ray", "workers": 2}),
+                         tmp_path / "ray", progress=False)
+    assert candidates(ray_run) == candidates(inline)
+    assert [o.flat for o in ray_run.outcomes] == [o.flat for o in inline.outcomes]
+
+
+def test_oneshot_searcher_trains_a_controller_and_stores_its_front_as_trials(tmp_path):
+    cfg = SearchConfig.from_yaml("examples/smoke.yaml")
+    doc = cfg.to_dict()
+    doc["searcher"] = {"name": "oneshot", "batch": 4, "steps": 20, "candidates": 4}
+    doc["budget"] = {"trials": 8}
+    doc["measure"] = {"runtime": "none"}
+    state = run_search(SearchConfig.from_dict(doc), tmp_path / "run", progress=False)
+    assert len(state.outcomes) == 8 and len({o.candidate for o in state.outcomes[:4]}) == 4
+    assert all(o.flat is not None for o in state.outcomes)
+
+
+def test_a_bad_config_names_every_wrong_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("objectives: [{metric: speed}]\nsearcher: {name: evolution, populaton: 3}\n"
+                   "budget: {trials: 0}\nexecutor: {kind: cluster}\nmeasure: {trials: some}\n")
+    with pytest.raises(ValidationError) as err:
+        SearchConfig.from_yaml(bad)
+    text = str(err.value)
+    for field in ("objectives[0].metric", "searcher.populaton", "budget.trials", "executor.kind", "measure.trials"):
+        assert field in text, field
+    assert main(["search", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_searcher_option_out_of_range_is_an_error_before_anything_runs(tmp_path):
+    with pytest.raises(ValidationError, match="searcher.population"):
+        run_search(cheap_config(tmp_path, searcher={"name": "nsga2", "population": 1}), tmp_path / "run", progress=False)
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path):
+    run_search(cheap_config(tmp_path, budget={"trials": 4}), tmp_path / "run", progress=False)
+    with pytest.raises(ValidationError, match="--resume"):
+        run_search(cheap_config(tmp_path, budget={"trials": 4}), tmp_path / "run", progress=False)
+
+
+def test_rewards_follow_mnasnet_and_tunas():
+    flat = {"accuracy": 0.9, "latency_ms": 2.0, "energy_mj": 0.5}
+    targets = {"latency_ms": 1.0, "energy_mj": 0.5}
+    assert Reward("mnas_soft", targets=targets)(flat) == pytest.approx(0.9 * 2.0 ** -0.07)
+    assert Reward("mnas_hard", targets=targets, betas={"latency_ms": -1})(flat) == pytest.approx(0.45)
+    fast = {**flat, "latency_ms": 0.5}
+    assert Reward("mnas_hard", targets=targets)(fast) == pytest.approx(0.9)
+    assert Reward("tunas_abs", targets=targets)(fast) == pytest.approx(0.9 - 0.07 * 0.5)
+    assert Reward("mnas_soft", targets=targets)(flat, violation=0.2) < 0
+
+
+def test_pareto_front_and_hypervolume():
+    losses = np.array([[-1.0, -1.0], [-0.5, -0.5], [-2.0, -0.25], [0.5, -3.0]])
+    assert pareto_mask(losses).tolist() == [True, False, True, True]
+    assert hypervolume(losses) == pytest.approx(1.0 + 1.0 * 0.25)  # the last point lies beyond the reference
+    assert hypervolume_history(losses).tolist() == pytest.approx([1.0, 1.0, 1.25, 1.25])
+
+
+def test_database_passwords_never_appear_in_what_is_stored_or_printed():
+    assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example:5432/runs")
+    assert TrialStore.default_url  # sqlite file in the run directory by default
