@@ -15,14 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	touch $(STAMP)
 
-# Until the joint search lands (issue 6): the spaces, a sampled network, and its cost on two accelerators.
+# The default joint search on bundled digits (examples/quickstart.yaml) into runs/quickstart;
+# a second `make run` resumes it (finished trials are kept, nothing is evaluated twice).
+RUN_DIR ?= runs/quickstart
 run: $(STAMP)
-	$(BIN)/codesign space describe
-	$(BIN)/codesign arch sample --seed 0 | tee .run_arch.txt
-	$(BIN)/codesign evaluate "$$(tail -1 .run_arch.txt)" --hw eyeriss_like | tail -3
-	$(BIN)/codesign evaluate "$$(tail -1 .run_arch.txt)" --hw simba_like | tail -3
-	$(BIN)/codesign measure "$$(tail -1 .run_arch.txt)" --runtime ort
-	rm -f .run_arch.txt
+	if [ -f $(RUN_DIR)/config.yaml ]; then \
+	  $(BIN)/codesign search examples/quickstart.yaml --resume $(RUN_DIR); \
+	else \
+	  $(BIN)/codesign search examples/quickstart.yaml --out $(RUN_DIR); \
+	fi
+	@echo "run directory: $(RUN_DIR) (config.yaml, study.db, trials.csv, front.csv, summary.json)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,208 @@
+"""Assemble ``report.html`` (one file, plotly's JavaScript embedded once, opens offline) and PNGs.
+
+Sections: summary (configuration, budget used, wall time, seed, versions, host); the Pareto front
+(three pairwise views and a 3-D view; every trial in the background, constraints drawn); the
+hypervolume against trials; a sortable table of the front; per front point, the network as a
+stage/block table, the accelerator, and per-layer latency/energy bars; a fidelity panel comparing
+the front's accelerator latency (analytical, and zigzag with ``zigzag=True``) with the latency
+measured on the host; failed trials with their reasons.
+"""
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from ..accel import AccelConfig
+from ..arch import ArchConfig
+from . import figures
+from .run_data import RunData, load_run
+
+MAX_DRILLDOWN = 24  # front points given a per-layer section (most accurate first)
+
+
+def _fig(fig, div_id: str) -> str:
+    return pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
+    head = "".join(f"<th onclick=\"sortTable('{table_id}',{i})\">{html.escape(c)}</th>" for i, c in enumerate(cols))
+    body = []
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            text = f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+            cells.append(f"<td data-v=\"{html.escape(str(v if v is not None else ''))}\">{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table id=\"{table_id}\" class=\"t\"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _network_table(arch: ArchConfig) -> str:
+    rows = [{"stage": "stem", "block": f"conv k{arch.stem.kernel} s{arch.stem.stride}", "channels": arch.stem.channels}]
+    for i, stage in enumerate(arch.stages):
+        for j, b in enumerate(stage):
+            rows.append({"stage": i + 1, "block": f"{b.type} k{b.kernel} e{b.expansion} s{b.stride}"
+                                                  + (f" se{b.se:g}" if b.se else ""), "channels": b.channels})
+    rows.append({"stage": "head", "block": "conv 1x1 + pool + fc", "channels": arch.head.channels})
+    return _table(rows, ["stage", "block", "channels"], f"net{abs(hash(arch.to_string())) % 10**8}")
+
+
+def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
+    from scipy import stats
+
+    pts = [r for r in run.front if r.get("measured_latency_ms")]
+    out: dict[str, Any] = {"n": len(run.front), "n_measured": len(pts)}
+    rows = [{"trial": r["trial"], "analytical_ms": r["latency_ms"], "measured_cpu_ms": r.get("measured_latency_ms")}
+            for r in run.front]
+    if zigzag and run.front:
+        from accel_models.registry import evaluate
+
+        from ..workload import arch_workload
+
+        for row, r in zip(rows, run.front):
+            rep = evaluate(arch_workload(ArchConfig.from_string(r["arch"])), AccelConfig.from_string(r["accel"]), "zigzag")
+            row["zigzag_ms"] = rep.latency_ms
+        a = np.array([r["analytical_ms"] for r in rows])
+        z = np.array([r["zigzag_ms"] for r in rows])
+        out["within_10pct_analytical_vs_zigzag"] = float(np.mean(np.abs(a / z - 1) <= 0.10))
+        if len(rows) >= 3:
+            out["spearman_analytical_vs_zigzag"] = float(stats.spearmanr(a, z)[0])
+    if len(pts) >= 3:
+        out["spearman_analytical_vs_measured_cpu"] = float(stats.spearmanr(
+            [r["latency_ms"] for r in pts], [r["measured_latency_ms"] for r in pts])[0])
+    cols = ["trial", "analytical_ms"] + (["zigzag_ms"] if zigzag else []) + ["measured_cpu_ms"]
+    text = ("<p>Accelerator latency is a cost-model estimate for the candidate's accelerator; measured CPU "
+            "latency is the same network timed with the run's runtime on this host — a different device, so "
+            "only their ranking is comparable. " + (
+                "Analytical vs zigzag-dse compares two models of the same accelerator. " if zigzag else
+                "Run <code>codesign report RUN --zigzag</code> to add zigzag-dse's estimate for the front. ")
+            + "</p><pre>" + html.escape(json.dumps(out, indent=1)) + "</pre>" + _table(rows, cols, "fid"))
+    return text, out
+
+
+def _pngs(run: RunData, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    done = [r for r in run.rows if r["state"] == "COMPLETE"]
+    for x, y in figures.PAIRS:
+        fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
+        for subset, kw in (([r for r in done if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
+                           ([r for r in done if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
+            ax.scatter([r[x] for r in subset], [r[y] for r in subset], **kw)
+        for axis, m in (("x", x), ("y", y)):
+            if m != "accuracy":
+                getattr(ax, f"set_{axis}scale")("log")
+        ax.set_xlabel(figures.LABELS[x])
+        ax.set_ylabel(figures.LABELS[y])
+        ax.legend()
+        ax.set_title(run.cfg.name)
+        fig.tight_layout()
+        p = out_dir / f"front_{y}_vs_{x}.png"
+        fig.savefig(p)
+        plt.close(fig)
+        paths.append(p)
+    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
+    for label, values in run.hv.items():
+        ax.plot(range(1, len(values) + 1), values, label=label)
+    ax.set_xlabel("trials")
+    ax.set_ylabel("hypervolume")
+    ax.legend()
+    fig.tight_layout()
+    p = out_dir / "hypervolume.png"
+    fig.savefig(p)
+    plt.close(fig)
+    return paths + [p]
+
+
+def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
+    """Write ``report.html`` and PNGs into ``run_dir``; returns paths, sizes and seconds taken."""
+    start = time.perf_counter()
+    run = load_run(run_dir)
+    cfg = run.cfg
+    cons = {c.metric: c.hi for c in cfg.constraints if c.hi is not None}
+    parts = []
+    summary = {"name": cfg.name, "mode": cfg.mode, "searcher": cfg.searcher, "seed": cfg.seed,
+               "budget": f"{run.info['trials_settled']} of {cfg.trials} trials", "failed": run.info["trials_failed"],
+               "infeasible": run.info["trials_infeasible"], "front size": len(run.front),
+               "hypervolume": next(iter(run.hv.values()))[-1] if next(iter(run.hv.values())) else 0.0,
+               "wall time (s)": round(run.info["elapsed_s"], 1), "setup (s)": run.info["setup_timings_s"],
+               "accuracy fidelity": cfg.accuracy.fidelity, "cost model": cfg.backend,
+               "measured on": f"{cfg.measure.runtime} ({cfg.measure.trials})", "store": run.info["storage"],
+               "host": run.info["host"], "versions": run.info["versions"]}
+    parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": json.dumps(v) if isinstance(v, dict) else v}
+                                               for k, v in summary.items()], ["field", "value"], "summary"))
+    parts.append("<h2>Pareto front</h2><div class=\"grid\">" + "".join(
+        f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons), f'pair{i}')}</div>"
+        for i, (x, y) in enumerate(figures.PAIRS)) + f"<div>{_fig(figures.pareto_3d(run.rows), 'front3d')}</div></div>")
+    parts.append("<h2>Hypervolume against trials</h2>" + _fig(figures.hv_history(run.hv), "hv"))
+    cols = ["trial", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs", "measured_latency_ms",
+            "arch", "accel"]
+    parts.append("<h2>Front (click a column to sort)</h2>" + _table(
+        sorted(run.front, key=lambda r: -r["accuracy"]), cols, "front"))
+    drill = []
+    for r in sorted(run.front, key=lambda r: -r["accuracy"])[:MAX_DRILLDOWN]:
+        arch, accel = ArchConfig.from_string(r["arch"]), AccelConfig.from_string(r["accel"])
+        fig, rep = figures.layer_costs(arch, accel)
+        drill.append(f"<details><summary>trial {r['trial']}: accuracy {r['accuracy']:.4f}, {r['latency_ms']:.4g} ms, "
+                     f"{r['energy_mj']:.4g} mJ, {r['area_mm2']:.3g} mm²</summary>"
+                     f"<p><code>{html.escape(r['candidate'])}</code></p><div class=\"grid\"><div>"
+                     f"<h4>Network</h4>{_network_table(arch)}</div><div><h4>Accelerator</h4>"
+                     f"<pre>{html.escape(accel.to_yaml())}</pre></div></div>{_fig(fig, 'layers' + str(r['trial']))}</details>")
+    parts.append("<h2>Front points in detail</h2>" + "".join(drill))
+    fid_html, fid = _fidelity(run, zigzag)
+    parts.append("<h2>How far to trust the numbers</h2>" + fid_html)
+    failed = [r for r in run.rows if r["state"] == "FAIL"]
+    if failed:
+        parts.append("<h2>Failed trials</h2>" + _table(failed, ["trial", "index", "candidate", "error"], "failed"))
+    parts.append("<p>All trials: <a href=\"trials.csv\">trials.csv</a>.</p>")
+    page = _PAGE.format(title=html.escape(f"codesign report: {cfg.name}"), plotlyjs=get_plotlyjs(),
+                        body="\n".join(parts))
+    out = Path(run_dir) / "report.html"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    pngs = _pngs(run, Path(run_dir))
+    return {"report": str(out), "bytes": out.stat().st_size, "pngs": [str(p) for p in pngs],
+            "seconds": time.perf_counter() - start, "fidelity": fid}
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<script type="text/javascript">{plotlyjs}</script>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1em; }}
+table.t {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }}
+table.t th, table.t td {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; max-width: 60em;
+  overflow-wrap: anywhere; }}
+table.t th {{ background: #f0f0f0; cursor: pointer; }}
+details {{ margin: 0.5em 0; border: 1px solid #ddd; padding: 0.3em 0.8em; }}
+pre {{ background: #f7f7f7; padding: 0.5em; font-size: 0.8em; }}
+</style>
+<script>
+function sortTable(id, col) {{
+  const t = document.getElementById(id), b = t.tBodies[0], rows = Array.from(b.rows);
+  const asc = t.dataset.col == col ? t.dataset.asc != "1" : true;
+  rows.sort((r1, r2) => {{
+    const a = r1.cells[col].dataset.v, c = r2.cells[col].dataset.v, x = parseFloat(a), y = parseFloat(c);
+    const d = (!isNaN(x) && !isNaN(y)) ? x - y : a.localeCompare(c);
+    return asc ? d : -d; }});
+  rows.forEach(r => b.appendChild(r)); t.dataset.col = col; t.dataset.asc = asc ? "1" : "0";
+}}
+</script></head>
+<body><h1>{title}</h1>
+{body}
+</body></html>
+"""
