@@ -24,7 +24,8 @@ run: $(STAMP)
 	else \
 	  $(BIN)/codesign search examples/quickstart.yaml --out $(RUN_DIR); \
 	fi
-	@echo "run directory: $(RUN_DIR) (config.yaml, study.db, trials.csv, front.csv, summary.json)"
+	$(BIN)/codesign report $(RUN_DIR)
+	@echo "run directory: $(RUN_DIR) (report.html, PNGs, config.yaml, study.db, trials.csv, front.csv, summary.json)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
