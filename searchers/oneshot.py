@@ -14,25 +14,22 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from .base import Feedback, Searcher, Values
-from .policy import CategoricalPolicy
+from .policy import POLICY_OPTIONS, check_policy_options, policy_from_options
 
 
 class OneShot(Searcher):
     name = "oneshot"
-    OPTIONS = {"steps": 300, "warmup_steps": 0, "candidates": 16, "lr": 0.05, "baseline_decay": 0.9, "entropy": 0.0}
+    OPTIONS = {"steps": 300, "warmup_steps": 0, "candidates": 16, **POLICY_OPTIONS}
 
     def check_options(self) -> None:
         self.option("steps", 1, 10_000_000)
         self.option("warmup_steps", 0, 10_000_000)
         self.option("candidates", 1, 100_000)
-        self.option("lr", 1e-6, 10.0, integer=False)
-        self.option("baseline_decay", 0.0, 0.9999, integer=False)
-        self.option("entropy", 0.0, 10.0, integer=False)
+        check_policy_options(self)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        o = self.options
-        self.policy = CategoricalPolicy(self.choices, o["lr"], o["baseline_decay"], o["entropy"])
+        self.policy = policy_from_options(self)
         self.queue: list[Values] = []
         self.history: list[dict[str, float]] = []
 

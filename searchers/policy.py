@@ -62,3 +62,18 @@ class CategoricalPolicy:
         mhat = self._m[name] / (1 - b1**self._t)
         vhat = self._v[name] / (1 - b2**self._t)
         self.logits[name] += self.lr * mhat / (np.sqrt(vhat) + 1e-8)  # gradient ascent on reward
+
+
+POLICY_OPTIONS = {"lr": 0.05, "baseline_decay": 0.9, "entropy": 0.0}
+
+
+def check_policy_options(searcher) -> None:
+    """Validate the policy's options (``lr``, ``baseline_decay``, ``entropy``) on a searcher."""
+    searcher.option("lr", 1e-6, 10.0, integer=False)
+    searcher.option("baseline_decay", 0.0, 0.9999, integer=False)
+    searcher.option("entropy", 0.0, 10.0, integer=False)
+
+
+def policy_from_options(searcher) -> CategoricalPolicy:
+    o = searcher.options
+    return CategoricalPolicy(searcher.choices, o["lr"], o["baseline_decay"], o["entropy"])

@@ -4,22 +4,19 @@ absolute, see ``codesign.search.rewards``), update with a moving-average baselin
 from __future__ import annotations
 
 from .base import Feedback, Searcher, Values
-from .policy import CategoricalPolicy
+from .policy import POLICY_OPTIONS, check_policy_options, policy_from_options
 
 
 class Reinforce(Searcher):
     name = "reinforce"
-    OPTIONS = {"lr": 0.05, "baseline_decay": 0.9, "entropy": 0.0}
+    OPTIONS = POLICY_OPTIONS
 
     def check_options(self) -> None:
-        self.option("lr", 1e-6, 10.0, integer=False)
-        self.option("baseline_decay", 0.0, 0.9999, integer=False)
-        self.option("entropy", 0.0, 10.0, integer=False)
+        check_policy_options(self)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        o = self.options
-        self.policy = CategoricalPolicy(self.choices, o["lr"], o["baseline_decay"], o["entropy"])
+        self.policy = policy_from_options(self)
 
     def ask(self) -> Values:
         return self.policy.sample(self.rng)
