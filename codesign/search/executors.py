@@ -32,6 +32,10 @@ def failed(reason: str) -> dict[str, Any]:
     return {"metrics": None, "timings_s": {}, "error": reason}
 
 
+def _timed_out(seconds: float, timeout_s: float) -> dict[str, Any]:
+    return failed(f"timed out after {seconds:.1f} s (timeout_s {timeout_s:g})")
+
+
 class InlineExecutor:
     def __init__(self, cfg: ExecutorConfig):
         self.timeout_s = cfg.timeout_s
@@ -53,7 +57,7 @@ class InlineExecutor:
         try:
             return evaluate_trial(*task)
         except TimeoutError:
-            return failed(f"timed out after {time.perf_counter() - start:.1f} s (timeout_s {self.timeout_s:g})")
+            return _timed_out(time.perf_counter() - start, self.timeout_s)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
@@ -74,12 +78,55 @@ def _worker_init(memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-class PoolExecutor:
-    """At most ``workers`` tasks are submitted at once, so a task's submit time is its start time."""
+class _BoundedExecutor:
+    """The loop the pool and Ray share: at most ``workers`` tasks in flight, so a task's submit
+    time is its start time; finished tasks are reported, late ones failed as timed out. Subclasses
+    say how to submit, wait, fetch a result and stop late tasks."""
 
     def __init__(self, cfg: ExecutorConfig):
         self.cfg = cfg
+
+    def _submit(self, task: Task) -> Any:
+        raise NotImplementedError
+
+    def _ready(self, handles: list[Any]) -> list[Any]:
+        """Handles that finished, waiting up to ~0.5 s for one."""
+        raise NotImplementedError
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _stop(self, late: list[Any], running: dict[Any, tuple[int, float]]) -> list[int]:
+        """Stop the ``late`` tasks (already removed from ``running``); return the indices of other
+        tasks that must run again."""
+        raise NotImplementedError
+
+    def run(self, tasks: list[Task], on_done: OnDone) -> None:
+        queue = list(range(len(tasks)))
+        running: dict[Any, tuple[int, float]] = {}
+        while queue or running:
+            while queue and len(running) < self.cfg.workers:
+                i = queue.pop(0)
+                running[self._submit(tasks[i])] = (i, time.monotonic())
+            for handle in self._ready(list(running)):
+                i, _start = running.pop(handle)
+                on_done(i, self._result(handle))
+            now = time.monotonic()
+            late = [h for h, (_, start) in running.items() if now - start > self.cfg.timeout_s]
+            for h in late:
+                i, start = running.pop(h)
+                on_done(i, _timed_out(now - start, self.cfg.timeout_s))
+            queue = self._stop(late, running) + queue
+
+
+class PoolExecutor(_BoundedExecutor):
+    """Local worker processes (spawned). A late task, or a worker that died, takes the pool down:
+    its processes are killed, the pool restarts and the innocent tasks run again."""
+
+    def __init__(self, cfg: ExecutorConfig):
+        super().__init__(cfg)
         self.pool: ProcessPoolExecutor | None = None
+        self.broken = False
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
@@ -89,6 +136,28 @@ class PoolExecutor:
                                             initializer=_worker_init, initargs=(self.cfg.memory_mb,))
         return self.pool
 
+    def _submit(self, task: Task) -> Any:
+        return self._pool().submit(evaluate_trial, *task)
+
+    def _ready(self, handles: list[Any]) -> list[Any]:
+        return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        try:
+            return handle.result()
+        except BrokenProcessPool:
+            self.broken = True
+            return failed("worker process died (killed, crashed or out of memory)")
+
+    def _stop(self, late: list[Any], running: dict[Any, tuple[int, float]]) -> list[int]:
+        if not (late or self.broken):
+            return []
+        innocent = [i for i, _ in running.values()]
+        running.clear()
+        self._kill()
+        self.broken = False
+        return innocent
+
     def _kill(self) -> None:
         if self.pool is not None:
             for p in list(getattr(self.pool, "_processes", {}).values()):
@@ -96,46 +165,20 @@ class PoolExecutor:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
 
-    def run(self, tasks: list[Task], on_done: OnDone) -> None:
-        queue = list(range(len(tasks)))
-        running: dict[Any, tuple[int, float]] = {}
-        while queue or running:
-            while queue and len(running) < self.cfg.workers:
-                i = queue.pop(0)
-                running[self._pool().submit(evaluate_trial, *tasks[i])] = (i, time.monotonic())
-            done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                i, _start = running.pop(fut)
-                try:
-                    on_done(i, fut.result())
-                except BrokenProcessPool:
-                    broken = True
-                    on_done(i, failed("worker process died (killed, crashed or out of memory)"))
-            now = time.monotonic()
-            late = [f for f, (_, start) in running.items() if now - start > self.cfg.timeout_s]
-            if late or broken:
-                for fut in late:
-                    i, start = running.pop(fut)
-                    on_done(i, failed(f"timed out after {now - start:.1f} s (timeout_s {self.cfg.timeout_s:g})"))
-                queue = [i for i, _ in running.values()] + queue  # innocent tasks run again
-                running.clear()
-                self._kill()
-
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
 
-class RayExecutor:
+class RayExecutor(_BoundedExecutor):
     """Plain Ray tasks (no Tune): one CPU each, no automatic retries, cancelled on timeout."""
 
     def __init__(self, cfg: ExecutorConfig):
         import ray
 
+        super().__init__(cfg)
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        self.cfg = cfg
         self.started = False
         if not ray.is_initialized():
             if cfg.address:
@@ -145,27 +188,28 @@ class RayExecutor:
                 self.started = True
         self.remote = ray.remote(num_cpus=1, max_retries=0)(evaluate_trial)
 
-    def run(self, tasks: list[Task], on_done: OnDone) -> None:
+    def _submit(self, task: Task) -> Any:
+        return self.remote.remote(*task)
+
+    def _ready(self, handles: list[Any]) -> list[Any]:
         import ray
 
-        queue = list(range(len(tasks)))
-        running: dict[Any, tuple[int, float]] = {}
-        while queue or running:
-            while queue and len(running) < self.cfg.workers:
-                i = queue.pop(0)
-                running[self.remote.remote(*tasks[i])] = (i, time.monotonic())
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
-            for ref in ready:
-                i, _start = running.pop(ref)
-                try:
-                    on_done(i, ray.get(ref))
-                except Exception as exc:  # noqa: BLE001 - worker crash, OOM kill, cancellation
-                    on_done(i, failed(f"ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
-            now = time.monotonic()
-            for ref in [r for r, (_, start) in running.items() if now - start > self.cfg.timeout_s]:
-                i, start = running.pop(ref)
-                ray.cancel(ref, force=True)
-                on_done(i, failed(f"timed out after {now - start:.1f} s (timeout_s {self.cfg.timeout_s:g})"))
+        return ray.wait(handles, num_returns=1, timeout=0.5)[0]
+
+    def _result(self, handle: Any) -> dict[str, Any]:
+        import ray
+
+        try:
+            return ray.get(handle)
+        except Exception as exc:  # noqa: BLE001 - worker crash, OOM kill, cancellation
+            return failed(f"ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+
+    def _stop(self, late: list[Any], running: dict[Any, tuple[int, float]]) -> list[int]:
+        import ray
+
+        for ref in late:
+            ray.cancel(ref, force=True)
+        return []
 
     def close(self) -> None:
         import ray
