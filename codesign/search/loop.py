@@ -66,9 +66,15 @@ class SearchState:
         mask = pareto_mask(np.array([o.losses for o in ok]))
         return [o for o, m in zip(ok, mask) if m]
 
-    def hypervolume(self) -> float:
-        front = self.front()
+    def hypervolume(self, front: list[Outcome] | None = None) -> float:
+        """Hypervolume of ``front`` (default: this state's front)."""
+        front = self.front() if front is None else front
         return hypervolume(np.array([o.losses for o in front])) if front else 0.0
+
+
+def joint_space(cfg: SearchConfig) -> JointSpace:
+    """The configuration's architecture × hardware space."""
+    return JointSpace(ArchSpace.resolve(cfg.arch_space), HwSpace.resolve(cfg.hw_space))
 
 
 def load_run_config(run_dir: Path) -> SearchConfig:
@@ -109,8 +115,7 @@ def prepare_run(cfg: SearchConfig | None, run_dir: Path, resume: bool) -> Search
         raise ValidationError(Problem(str(run_dir), "already holds a search run: pass --resume to continue it, "
                                                     "or choose another --out"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    joint = JointSpace(ArchSpace.resolve(cfg.arch_space), HwSpace.resolve(cfg.hw_space))
-    _write_config(resolved_config(cfg, joint), path)
+    _write_config(resolved_config(cfg, joint_space(cfg)), path)
     return SearchConfig.from_yaml(path)
 
 
@@ -167,7 +172,7 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
     """Run (or resume) the search ``cfg`` in ``run_dir``; returns the final state (trials and front)."""
     run_dir = Path(run_dir)
     cfg = prepare_run(cfg, run_dir, resume)
-    joint = JointSpace(ArchSpace.resolve(cfg.arch_space), HwSpace.resolve(cfg.hw_space))
+    joint = joint_space(cfg)
     url = cfg.storage or TrialStore.default_url(run_dir)
     store = TrialStore(url, cfg.name, [o.direction for o in cfg.objectives])
     store.set_info("storage", redact_url(url))
@@ -201,7 +206,8 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
                 state.outcomes.extend(outcomes)
                 index += n
                 store.set_info("elapsed_s", elapsed_before + time.perf_counter() - start)
-                bar.set_postfix(front=len(state.front()), hv=f"{state.hypervolume():.4g}", refresh=False)
+                front = state.front()
+                bar.set_postfix(front=len(front), hv=f"{state.hypervolume(front):.4g}", refresh=False)
             else:
                 continue
             break
@@ -228,7 +234,7 @@ def _settle(state: SearchState, executor, first: int, phase: str, values: list[d
             done: dict[int, StoredTrial], bar) -> list[Outcome]:
     """Outcomes of one batch: stored ones replayed, the others evaluated and recorded as they finish."""
     cfg, store = state.cfg, state.store
-    results: dict[int, dict[str, Any]] = {}
+    outcomes: dict[int, Outcome] = {}
     todo = []
     for j, cand in enumerate(cands):
         stored = done.get(first + j)
@@ -237,22 +243,22 @@ def _settle(state: SearchState, executor, first: int, phase: str, values: list[d
                 raise ValidationError(Problem(str(state.run_dir), f"trial {first + j} in the store is {stored.candidate}, "
                                                                   f"but the searcher now proposes {cand}: the store "
                                                                   "belongs to a different configuration or seed"))
-            results[j] = stored.result
+            outcomes[j] = outcome_of(cfg, first + j, cand, stored.result)
             bar.update(1)
         else:
             todo.append(j)
     numbers = {j: store.start(first + j, phase, cands[j], values[j]) for j in todo}
-    tasks = [(cfg.to_dict(), str(state.run_dir), cands[j]) for j in todo]
+    config = cfg.to_dict()
+    tasks = [(config, str(state.run_dir), cands[j]) for j in todo]
 
     def on_done(k: int, result: dict[str, Any]) -> None:
         j = todo[k]
-        o = outcome_of(cfg, first + j, cands[j], result)
+        o = outcomes[j] = outcome_of(cfg, first + j, cands[j], result)
         result = {**result, "flat": o.flat, "violation": o.violation, "reward": o.reward, "feasible": o.feasible}
         objective_values = [o.flat[ob.metric] for ob in cfg.objectives] if o.flat else None
         store.finish(numbers[j], result, objective_values)
-        results[j] = result
         bar.update(1)
 
     if tasks:
         executor.run(tasks, on_done)
-    return [outcome_of(cfg, first + j, cands[j], results[j]) for j in range(len(cands))]
+    return [outcomes[j] for j in range(len(cands))]
