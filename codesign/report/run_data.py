@@ -10,7 +10,7 @@ from typing import Any
 from ..search.config import SearchConfig
 from ..search.loop import load_run_config
 from ..search.store import TrialStore
-from ..search.summary import hv_history, settled, trial_rows
+from ..search.summary import hv_history, settled, trial_counts, trial_rows
 
 
 @dataclass
@@ -38,13 +38,12 @@ def load_run(run_dir: str | Path) -> RunData:
     cfg = load_run_config(run_dir)
     store = TrialStore(cfg.storage or TrialStore.default_url(run_dir), cfg.name, create=False)
     rows = trial_rows(cfg, store)
-    done = settled(rows)
-    hv = {cfg.searcher if cfg.mode == "joint" else f"{cfg.searcher} (phase)": hv_history(cfg, rows)}
+    done = settled(rows, store)
+    hv = {cfg.searcher if cfg.mode == "joint" else f"{cfg.searcher} (phase)": hv_history(cfg, done)}
     from latency_predictors.environment import cpu_model
 
     info = {"elapsed_s": store.info("elapsed_s", 0.0), "setup_timings_s": store.info("setup_timings_s", {}),
             "storage": store.info("storage", ""), "versions": versions(),
             "host": f"{cpu_model()}, {platform.machine()}, {platform.system()}",
-            "trials_settled": len(done), "trials_failed": sum(r["state"] == "FAIL" for r in done),
-            "trials_infeasible": sum(r["state"] == "COMPLETE" and not r["feasible"] for r in done)}
+            **trial_counts(done)}
     return RunData(run_dir, cfg, rows, [r for r in rows if r["on_front"]], hv, info)

@@ -49,6 +49,11 @@ class StoredTrial:
     def error(self) -> str | None:
         return self.result.get("error")
 
+    @property
+    def settled(self) -> bool:
+        """Counts towards the budget: completed, or failed for a reason other than an interruption."""
+        return self.state == "COMPLETE" or (self.state == "FAIL" and bool(self.error) and self.error != INTERRUPTED)
+
 
 class TrialStore:
     def __init__(self, url: str, study_name: str, directions: list[str] | None = None, create: bool = True):
@@ -121,11 +126,7 @@ class TrialStore:
     def finished_by_index(self) -> dict[int, StoredTrial]:
         """The trial that settled each searcher index (completed, or failed for a reason other than
         an interruption)."""
-        done: dict[int, StoredTrial] = {}
-        for t in self.trials():
-            if t.state == "COMPLETE" or (t.state == "FAIL" and t.error and t.error != INTERRUPTED):
-                done[t.index] = t
-        return done
+        return {t.index: t for t in self.trials() if t.settled}
 
     def _trial_id(self, number: int) -> int:
         return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)

@@ -48,17 +48,21 @@ def trial_rows(cfg: SearchConfig, store: TrialStore) -> list[dict[str, Any]]:
     return rows
 
 
-def settled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows that count towards the budget, in searcher order (interrupted attempts left out)."""
-    by_index = {}
-    for row in rows:
-        if row["state"] == "COMPLETE" or (row["error"] or "").split(":")[0] != "interrupted":
-            by_index[row["index"]] = row
-    return [by_index[i] for i in sorted(by_index)]
+def settled(rows: list[dict[str, Any]], store: TrialStore) -> list[dict[str, Any]]:
+    """Rows of the trials that count towards the budget (the store's rule), in searcher order."""
+    numbers = {t.number for t in store.finished_by_index().values()}
+    return sorted((r for r in rows if r["trial"] in numbers), key=lambda r: r["index"])
+
+
+def trial_counts(done: list[dict[str, Any]]) -> dict[str, int]:
+    """Settled, completed, failed and infeasible trials among the settled rows ``done``."""
+    return {"trials_settled": len(done), "trials_completed": sum(r["state"] == "COMPLETE" for r in done),
+            "trials_failed": sum(r["state"] == "FAIL" for r in done),
+            "trials_infeasible": sum(r["state"] == "COMPLETE" and not r["feasible"] for r in done)}
 
 
 def hv_history(cfg: SearchConfig, rows: list[dict[str, Any]]) -> list[float]:
-    rows = settled(rows)
+    """Hypervolume after each of the settled ``rows`` (see :func:`settled`)."""
     if not rows:
         return []
     ls = np.array([losses(r, list(cfg.objectives)) if r["feasible"] else [np.inf] * len(cfg.objectives)
@@ -73,15 +77,11 @@ def write_summary(cfg: SearchConfig, store: TrialStore, run_dir: Path) -> dict[s
     _write_csv(run_dir / "front.csv", front)
     write_json_atomic(run_dir / "trials.json", rows, indent=1)
     write_json_atomic(run_dir / "front.json", front, indent=1)
-    done = settled(rows)
+    done = settled(rows, store)
     ls = np.array([losses(r, list(cfg.objectives)) for r in front]) if front else np.zeros((0, len(cfg.objectives)))
     summary = {
         "format": SUMMARY_FORMAT, "name": cfg.name, "searcher": cfg.searcher, "mode": cfg.mode, "seed": cfg.seed,
-        "budget_trials": cfg.trials, "trials_settled": len(done),
-        "trials_completed": sum(r["state"] == "COMPLETE" for r in done),
-        "trials_failed": sum(r["state"] == "FAIL" for r in done),
-        "trials_infeasible": sum(r["state"] == "COMPLETE" and not r["feasible"] for r in done),
-        "front_size": len(front), "hypervolume": hypervolume(ls),
+        "budget_trials": cfg.trials, **trial_counts(done), "front_size": len(front), "hypervolume": hypervolume(ls),
         "objectives": [o.to_dict() for o in cfg.objectives],
         "constraints": [c.to_dict() for c in cfg.constraints],
         "elapsed_s": store.info("elapsed_s", 0.0), "setup_timings_s": store.info("setup_timings_s", {}),
