@@ -13,6 +13,7 @@ from collections import deque
 import numpy as np
 
 from codesign.search.pareto import nondomination_rank
+from codesign.spaces.choice import mutate_values
 
 from .base import Feedback, Searcher, Values
 
@@ -53,16 +54,5 @@ class RegularizedEvolution(Searcher):
         return best[int(np.argmax(rewards))]
 
     def mutate(self, values: Values) -> Values:
-        """Change exactly one active choice to another of its options. The choice's part of the
-        space (``arch.``, ``hw.``, …: the prefix of its name) is drawn uniformly first, so the seven
-        accelerator choices mutate as often as the ~hundred network choices together."""
-        child = dict(values)
-        options = {c.name: c.options for c in self.choices}
-        active = [n for n in self.space.active(child) if len(options[n]) > 1]
-        parts = sorted({n.split(".")[0] for n in active})
-        part = parts[int(self.rng.integers(len(parts)))]
-        active = [n for n in active if n.split(".")[0] == part]
-        name = active[int(self.rng.integers(len(active)))]
-        others = [o for o in options[name] if o != child[name]]
-        child[name] = others[int(self.rng.integers(len(others)))]
-        return child
+        """Change exactly one active choice (the network or the accelerator part with equal odds)."""
+        return mutate_values(self.choices, self.space.active(values), values, self.rng)

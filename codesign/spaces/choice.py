@@ -28,6 +28,23 @@ class Choice:
         return {"name": self.name, "options": list(self.options)}
 
 
+def mutate_values(choices: list[Choice], active: list[str], values: dict[str, Any],
+                  rng: np.random.Generator) -> dict[str, Any]:
+    """``values`` with exactly one ``active`` choice changed to another of its options. The choice's
+    part of the space (``arch.``, ``hw.``, …: the prefix of its name) is drawn uniformly first, so
+    the seven accelerator choices mutate as often as the ~hundred network choices together."""
+    child = dict(values)
+    options = {c.name: c.options for c in choices}
+    active = [n for n in active if len(options[n]) > 1]
+    parts = sorted({n.split(".")[0] for n in active})
+    part = parts[int(rng.integers(len(parts)))]
+    active = [n for n in active if n.split(".")[0] == part]
+    name = active[int(rng.integers(len(active)))]
+    others = [o for o in options[name] if o != child[name]]
+    child[name] = others[int(rng.integers(len(others)))]
+    return child
+
+
 def options_field(chk: Checker, value: Any, path: str, check_one: Callable[[Any, str], Any]) -> tuple | None:
     """A space field given as one value (fixed) or a non-empty list of distinct values (a choice)."""
     raw = value if isinstance(value, list) else [value]

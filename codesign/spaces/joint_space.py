@@ -13,7 +13,7 @@ import numpy as np
 from ..candidate import Candidate
 from ..errors import Problem, ValidationError
 from .arch_space import ArchSpace
-from .choice import Choice
+from .choice import Choice, mutate_values
 from .hw_space import HwSpace
 
 
@@ -66,14 +66,9 @@ class JointSpace:
         return self.decode(self.sample_values(rng))
 
     def mutate(self, cand: Candidate, rng: np.random.Generator) -> Candidate:
-        """Change exactly one active decision to another of its options."""
+        """Change exactly one active decision to another of its options (see :func:`mutate_values`)."""
         values = self.encode(cand)
-        options = {c.name: c.options for c in self.choices()}
-        active = self.active(values)
-        name = active[int(rng.integers(len(active)))]
-        others = [o for o in options[name] if o != values[name]]
-        values[name] = others[int(rng.integers(len(others)))]
-        return self.decode(values)
+        return self.decode(mutate_values(self.choices(), self.active(values), values, rng))
 
     def log10_size(self) -> float:
         return self.arch.log10_size() + self.hw.log10_size()
