@@ -67,7 +67,7 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
                                           f"predictor samples file {cfg.accuracy.samples_file} not found"))
         t = time.perf_counter()
         data = data or load_search_data(cfg, space)
-        net = _load_supernet(ckpt, space)
+        net = load_supernet(ckpt, space)
         rng = np.random.default_rng(cfg.seed + 7919)
         archs = [space.sample(rng) for _ in range(cfg.accuracy.predictor_samples)]
         accs = [subnet_accuracy(net, a, data, calib_images=cfg.accuracy.calib_images)
@@ -79,7 +79,8 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
     return timings
 
 
-def _load_supernet(path: Path, space: ArchSpace):
+def load_supernet(path: Path, space: ArchSpace):
+    """The supernet checkpoint at ``path``, in eval mode; an error if it covers another space."""
     from ..supernet import Supernet
 
     net = Supernet.load(path)
@@ -104,7 +105,7 @@ class ProxyAccuracy:
 class SupernetAccuracy:
     def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
         self.cfg, self.data = cfg, load_search_data(cfg, space)
-        self.net = _load_supernet(supernet_path(cfg, run_dir), space)
+        self.net = load_supernet(supernet_path(cfg, run_dir), space)
 
     def __call__(self, arch: ArchConfig) -> float:
         from ..supernet_training import subnet_accuracy

@@ -20,7 +20,7 @@ from ..layer import workload_totals
 from ..spaces.joint_space import JointSpace
 from ..training import batches, make_optimizer
 from ..workload import arch_workload
-from .accuracy_sources import _load_supernet, load_search_data, supernet_path
+from .accuracy_sources import load_supernet, load_search_data, supernet_path
 from .config import SearchConfig
 from .objectives import total_violation
 
@@ -29,7 +29,7 @@ class OneShotContext:
     def __init__(self, cfg: SearchConfig, joint: JointSpace, run_dir: Path, space, val_batch: int = 256):
         self.cfg, self.joint, self.space = cfg, joint, space
         self.data = load_search_data(cfg, joint.arch)
-        self.net = _load_supernet(supernet_path(cfg, run_dir), joint.arch)
+        self.net = load_supernet(supernet_path(cfg, run_dir), joint.arch)
         tcfg = cfg.accuracy.supernet.as_train_config()
         self.tcfg = tcfg.__class__(**{**tcfg.to_dict(), "lr": tcfg.lr * 0.1})  # fine-tuning a trained supernet
         self.opt = make_optimizer(self.net.parameters(), self.tcfg)
