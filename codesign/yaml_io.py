@@ -72,3 +72,16 @@ def load_yaml(path: str | Path) -> Any:
 def dump_yaml(data: Any) -> str:
     """Plain block-style YAML, keys in the given order."""
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def shipped_or_file(name_or_path: str | Path, shipped_dir: Path, what: str) -> Path:
+    """A YAML file shipped in ``shipped_dir`` by its name (no ``/``, no suffix), or a ``.yaml``/``.yml``
+    path; anything else is an error listing the shipped names (``what``: e.g. "hardware space")."""
+    text = str(name_or_path)
+    shipped = shipped_dir / f"{text}.yaml"
+    if "/" not in text and shipped.is_file():
+        return shipped
+    if not text.endswith((".yaml", ".yml")):
+        names = sorted(p.stem for p in shipped_dir.glob("*.yaml"))
+        raise ValidationError(Problem(text, f"not a shipped {what} ({', '.join(names)}) nor a .yaml file"))
+    return Path(text)

@@ -17,7 +17,7 @@ import numpy as np
 from ..arch import ACTIVATIONS, BLOCK_TYPES, KERNELS, MAX_CHANNELS, STRIDES, ArchConfig, BlockConfig, HeadConfig, StemConfig
 from ..checks import Checker
 from ..errors import Problem, ValidationError
-from ..yaml_io import load_yaml
+from ..yaml_io import load_yaml, shipped_or_file
 from .choice import Choice, options_field
 
 BLOCK_FIELDS = ("kernel", "expansion", "block_type", "se", "activation")
@@ -62,14 +62,8 @@ class ArchSpace:
     @classmethod
     def resolve(cls, name_or_path: str | Path) -> ArchSpace:
         """A shipped space by name (``ibn_32``, ``ibn_32_compact``) or a YAML file."""
-        shipped = resources.files("codesign.spaces") / f"{name_or_path}.yaml"
-        if "/" not in str(name_or_path) and shipped.is_file():
-            return cls.from_yaml(shipped)
-        if not str(name_or_path).endswith((".yaml", ".yml")):
-            names = sorted(p.name[:-5] for p in resources.files("codesign.spaces").iterdir() if p.name.endswith(".yaml"))
-            raise ValidationError(Problem(str(name_or_path), f"not a shipped architecture space ({', '.join(names)}) "
-                                                             "nor a .yaml file"))
-        return cls.from_yaml(name_or_path)
+        return cls.from_yaml(shipped_or_file(name_or_path, Path(str(resources.files("codesign.spaces"))),
+                                             "architecture space"))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ArchSpace:

@@ -13,7 +13,7 @@ from ..accel import ACCEL_FIELDS, DOC_KEYS, AccelConfig, check_accel_field
 from ..checks import Checker
 from ..errors import Problem, ValidationError
 from ..hw_files import hw_configs_dir
-from ..yaml_io import load_yaml
+from ..yaml_io import load_yaml, shipped_or_file
 from .choice import Choice, options_field
 
 
@@ -30,14 +30,7 @@ class HwSpace:
     @classmethod
     def resolve(cls, name_or_path: str | Path) -> HwSpace:
         """A shipped hardware space by name (``nahas_like``) or a YAML file."""
-        shipped = hw_configs_dir() / "spaces" / f"{name_or_path}.yaml"
-        if "/" not in str(name_or_path) and shipped.is_file():
-            return cls.from_yaml(shipped)
-        if not str(name_or_path).endswith((".yaml", ".yml")):
-            names = sorted(p.stem for p in (hw_configs_dir() / "spaces").glob("*.yaml"))
-            raise ValidationError(Problem(str(name_or_path), f"not a shipped hardware space ({', '.join(names)}) "
-                                                             "nor a .yaml file"))
-        return cls.from_yaml(name_or_path)
+        return cls.from_yaml(shipped_or_file(name_or_path, hw_configs_dir() / "spaces", "hardware space"))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> HwSpace:
