@@ -133,6 +133,20 @@ def layer_workload(layer: Layer, precision_bits: int) -> list[dict[str, Any]]:
     }]
 
 
+def network_workload(workload: list[Layer], precision_bits: int) -> list[dict[str, Any]]:
+    """Every conv/fc layer of ``workload`` in one ZigZag workload file (ids in network order).
+
+    The layers carry no ``operand_source`` links, so ZigZag evaluates each on its own and sums them:
+    the same totals this backend computes layer by layer (no inter-layer locality).
+    """
+    items = []
+    for layer in (lay for lay in workload if lay.op in MAC_OPS):
+        item = layer_workload(layer, precision_bits)[0]
+        item["id"] = len(items)
+        items.append(item)
+    return items
+
+
 # ---- running ZigZag ------------------------------------------------------------------------
 def _reduce_ordered(c_list: list[float], m_list: list[float], s: float) -> tuple[list[float], list[float]]:
     """ZigZag 3.9.1's ``CostModelEvaluation.reduce_ordered`` without its final assertion.
@@ -155,7 +169,8 @@ def _reduce_ordered(c_list: list[float], m_list: list[float], s: float) -> tuple
     return c_result, reductions
 
 
-def _quiet_zigzag() -> None:
+def prepare_zigzag() -> None:
+    """Silence ZigZag's logging and apply the :func:`_reduce_ordered` fix (idempotent)."""
     root = logging.getLogger()
     if not root.handlers:  # ZigZag calls logging.basicConfig(INFO); a handler makes that a no-op
         root.addHandler(logging.NullHandler())
@@ -167,7 +182,7 @@ def _quiet_zigzag() -> None:
 
 def run_zigzag_layer(layer: Layer, accel: AccelConfig, workdir: Path) -> dict[str, Any]:
     """Evaluate one layer with ZigZag's mapping search; returns cycles, energy per component (pJ), utilization."""
-    _quiet_zigzag()
+    prepare_zigzag()
     from zigzag.mapping.temporal_mapping import TemporalMappingType
     from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
     from zigzag.stages.main import MainStage

@@ -313,3 +313,16 @@ def _decode_arch(text: Any) -> ArchConfig:
     if canonical != text:
         raise DecodeError(Problem(source, f"`{text}` is not in canonical form; write `{canonical}`"))
     return arch
+
+
+def block_rows(arch: ArchConfig) -> list[dict[str, Any]]:
+    """The network as a stage/block table: one row per stem, block and head (for reports and model cards)."""
+    rows: list[dict[str, Any]] = [{"stage": "stem", "block": f"conv k{arch.stem.kernel} s{arch.stem.stride}",
+                                   "channels": arch.stem.channels}]
+    for i, stage in enumerate(arch.stages):
+        for b in stage:
+            rows.append({"stage": i + 1, "block": f"{b.type} k{b.kernel} e{b.expansion} s{b.stride}"
+                                                  + (f" se{b.se:g}" if b.se else "") + f" {b.activation}",
+                         "channels": b.channels})
+    rows.append({"stage": "head", "block": "conv 1x1 + pool + fc", "channels": arch.head.channels})
+    return rows

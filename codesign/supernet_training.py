@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from .arch import ArchConfig
 from .checks import Checker
 from .datasets import DataSet
+from .model_builder import IBNNet
 from .supernet import Supernet, recalibrate_batch_norm
 from .training import TrainConfig, accuracy, batches, make_optimizer
 
@@ -123,12 +124,17 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
     return result
 
 
-def subnet_accuracy(net: Supernet, arch: ArchConfig, data: DataSet, split: str = "val",
-                    calib_images: int = 512, seed: int = 0) -> float:
-    """Accuracy of ``arch``'s subnet with inherited weights, after batch-norm recalibration on
-    ``calib_images`` training images (drawn from ``seed``)."""
+def inherited_subnet(net: Supernet, arch: ArchConfig, data: DataSet, calib_images: int = 512,
+                     seed: int = 0) -> IBNNet:
+    """``arch``'s static network with the supernet's weights, batch norm recalibrated on
+    ``calib_images`` training images (drawn from ``seed``); in eval mode."""
     net.set_active_subnet(arch)
     sub = net.get_active_subnet()
     idx = torch.from_numpy(np.random.default_rng(seed).permutation(len(data.train))[:calib_images])
-    recalibrate_batch_norm(sub, data.train.x[idx])
-    return accuracy(sub, getattr(data, split))
+    return recalibrate_batch_norm(sub, data.train.x[idx])
+
+
+def subnet_accuracy(net: Supernet, arch: ArchConfig, data: DataSet, split: str = "val",
+                    calib_images: int = 512, seed: int = 0) -> float:
+    """Accuracy of ``arch``'s subnet with inherited weights (see :func:`inherited_subnet`)."""
+    return accuracy(inherited_subnet(net, arch, data, calib_images, seed), getattr(data, split))

@@ -13,3 +13,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One finished `codesign search examples/smoke.yaml` run directory, shared by the tests that only read it."""
+    from codesign.cli.main import main
+
+    run = tmp_path_factory.mktemp("smoke") / "run"
+    assert main(["search", "examples/smoke.yaml", "--out", str(run), "--no-progress"]) == 0
+    return run

@@ -1,13 +1,16 @@
 """`codesign report RUN` on a finished search: one self-contained HTML file and PNG plots."""
 import json
 import re
+import shutil
+import subprocess
+
+import pytest
 
 from codesign.cli.main import main
 
 
-def test_report_of_a_search_opens_offline_and_shows_the_front(tmp_path, capsys):
-    run = tmp_path / "run"
-    assert main(["search", "examples/smoke.yaml", "--out", str(run), "--no-progress"]) == 0
+def test_report_of_a_search_opens_offline_and_shows_the_front(smoke_run, capsys):
+    run = smoke_run
     assert main(["report", str(run), "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     page = (run / "report.html").read_text(encoding="utf-8")
@@ -23,3 +26,45 @@ def test_report_of_a_search_opens_offline_and_shows_the_front(tmp_path, capsys):
 def test_report_of_a_directory_that_is_not_a_run_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a search run directory" in capsys.readouterr().err
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=15000"]
+# Records console.error calls and uncaught exceptions into the page, where --dump-dom can read them.
+ERROR_HOOK = """<script>window.__errs=[];var __ce=console.error;console.error=function(){
+window.__errs.push(Array.from(arguments).join(' '));__ce.apply(console,arguments)};
+window.addEventListener('error',function(e){window.__errs.push('uncaught: '+e.message)});
+window.addEventListener('load',function(){setTimeout(function(){var p=document.createElement('pre');
+p.id='__errs';p.textContent=JSON.stringify(window.__errs);document.body.appendChild(p)},500)});</script>"""
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.skip("headless Chromium is not installed (`make test` installs Debian's `chromium` when it runs as root "
+                "with apt; otherwise install it to run this test)")
+
+
+def test_report_renders_in_headless_chromium_without_console_errors(smoke_run, tmp_path):
+    browser = chromium()
+    assert main(["report", str(smoke_run)]) == 0
+    page = (smoke_run / "report.html").read_text(encoding="utf-8")
+    probe = tmp_path / "report_probe.html"
+    probe.write_text(page.replace("<head>", "<head>" + ERROR_HOOK, 1), encoding="utf-8")
+    flags = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    errors = re.search(r'<pre id="__errs">([^<]*)</pre>', dom.stdout)
+    assert errors is not None, "the page never finished loading"
+    assert json.loads(errors.group(1).replace("&quot;", '"')) == []
+    plot_ids = re.findall(r'Plotly\.newPlot\(\s*"([^"]+)"', page)
+    assert len(plot_ids) >= 5
+    for pid in plot_ids:    # every plot container was drawn into (SVG, plus a WebGL canvas for the 3-D view)
+        drawn = re.search(rf'<div id="{re.escape(pid)}"[^>]*>(.{{0,600}})', dom.stdout, re.S)
+        assert drawn and ("main-svg" in drawn.group(1) or "<canvas" in drawn.group(1)), pid
+    shot = tmp_path / "report.png"
+    subprocess.run([*flags, "--window-size=1400,3000", f"--screenshot={shot}", (smoke_run / "report.html").as_uri()],
+                   capture_output=True, timeout=180, check=True)
+    assert shot.stat().st_size > 50_000

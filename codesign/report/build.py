@@ -20,7 +20,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from ..accel import AccelConfig
-from ..arch import ArchConfig
+from ..arch import ArchConfig, block_rows
 from . import figures
 from .run_data import RunData, load_run
 
@@ -46,13 +46,7 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
 
 
 def _network_table(arch: ArchConfig) -> str:
-    rows = [{"stage": "stem", "block": f"conv k{arch.stem.kernel} s{arch.stem.stride}", "channels": arch.stem.channels}]
-    for i, stage in enumerate(arch.stages):
-        for j, b in enumerate(stage):
-            rows.append({"stage": i + 1, "block": f"{b.type} k{b.kernel} e{b.expansion} s{b.stride}"
-                                                  + (f" se{b.se:g}" if b.se else ""), "channels": b.channels})
-    rows.append({"stage": "head", "block": "conv 1x1 + pool + fc", "channels": arch.head.channels})
-    return _table(rows, ["stage", "block", "channels"], f"net{abs(hash(arch.to_string())) % 10**8}")
+    return _table(block_rows(arch), ["stage", "block", "channels"], f"net{abs(hash(arch.to_string())) % 10**8}")
 
 
 def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:

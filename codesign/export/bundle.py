@@ -1,0 +1,184 @@
+"""``export_trial``: one trial of a search run as a deployable directory.
+
+Layout of the directory (all written to a staging directory first, moved into place at the end, so
+an interrupted export leaves no half-written bundle behind and never touches the run):
+
+    model.onnx                 opset 17, batch 1, checked against torch with onnxruntime
+    weights.pt                 {"arch", "state_dict"}; torch.load(..., weights_only=True)
+    sample_input.npy           one real test image (normalised, 1×C×H×W float32)
+    sample_output.npy          onnxruntime's logits for it
+    tvm/model.so, run_tvm.py   TVM library for this host's CPU (tuned with --tune) and its loader
+    accelerator/accelerator.yaml              codesign's accelerator YAML
+    accelerator/zigzag/{accelerator,mapping,workload}.yaml, run_zigzag.py
+    accelerator/timeloop/{arch,ERT,constraints,mapper}.yaml, layers/*.yaml
+    search_config.yaml         the run's resolved configuration
+    model_card.json, model_card.md
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..arch import block_rows
+from ..candidate import Candidate
+from ..errors import CodesignError
+from ..json_io import write_json_atomic
+from ..model_builder import count_params
+from ..onnx_export import export_onnx
+from ..report.run_data import RunData, load_run, versions
+from ..spaces.arch_space import ArchSpace
+from ..workload import arch_workload
+from . import files
+from .model_card import CARD_FORMAT, UNITS, card_markdown, search_metrics
+from .pick import pick_row
+from .weights import save_weights, trained_network
+
+ONNX_TOLERANCE = 1e-4  # max |logit difference| onnxruntime vs torch
+TVM_CHECK_TIMEOUT_S = 300.0
+
+
+def default_out(run_dir: Path, trial: int) -> Path:
+    return run_dir / "exports" / f"trial{trial}"
+
+
+def _check_onnx(model: torch.nn.Module, onnx_path: Path, images: torch.Tensor) -> dict[str, Any]:
+    """Largest logit difference and top-1 agreement between torch and onnxruntime over ``images``."""
+    from latency_predictors.ort_runtime import ort_session
+
+    sess = ort_session(onnx_path, threads=1)
+    worst, agree = 0.0, True
+    with torch.no_grad():
+        for x in images:
+            x = x[None]
+            want = model(x).numpy()
+            (got,) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
+            worst = max(worst, float(np.max(np.abs(got - want))))
+            agree &= bool(got.argmax() == want.argmax())
+    if worst > ONNX_TOLERANCE or not agree:
+        raise CodesignError(f"{onnx_path}: onnxruntime's output differs from torch's by {worst:.3g} "
+                            f"(tolerance {ONNX_TOLERANCE}); the ONNX file was not exported")
+    return {"onnx_vs_torch_max_abs_diff": worst, "onnx_top1_agrees_on_images": len(images)}
+
+
+def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int) -> dict[str, Any]:
+    """Compile model.onnx for this host (tuning database shared by the run's exports), export the
+    library, and run its loader in a fresh process against sample_output.npy (and time it)."""
+    from latency_predictors.tvm_runtime import compile_model, export_library, host_target
+
+    target = host_target(threads)
+    db = run_dir / "tvm_tuning_db"
+    ex = compile_model(root / "model.onnx", threads=threads, tune_trials=tune, db_dir=db, target=target)
+    export_library(ex, files.inside(root, "tvm/model.so"))
+    files.copy_template(root, "run_tvm.py", "tvm/run_tvm.py")
+    env = {**os.environ, "TVM_NUM_THREADS": str(threads)}
+    try:
+        proc = subprocess.run([sys.executable, str(root / "tvm" / "run_tvm.py"), "--time", "30"], env=env,
+                              capture_output=True, text=True, timeout=TVM_CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise CodesignError(f"the exported TVM library did not finish one run in {TVM_CHECK_TIMEOUT_S:.0f} s") from None
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise CodesignError(f"the exported TVM library failed to load or run in a fresh process:\n{tail}")
+    result = json.loads(lines[-1])
+    if proc.returncode != 0 or not result.get("matches"):
+        raise CodesignError(f"the exported TVM library's output differs from onnxruntime's by "
+                            f"{result.get('max_abs_diff')} (tolerance 1e-3)")
+    return {"target": str(target), "tune_trials": tune, "tuning_db": str(db) if tune else None,
+            "max_abs_diff": result["max_abs_diff"], "median_ms": result["median_ms"]}
+
+
+def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None = None, tune: int = 0,
+                 weights: str = "auto", threads: int = 1, zigzag: bool = False, force: bool = False,
+                 progress: bool = False) -> dict[str, Any]:
+    """Export the trial ``pick`` names (see :mod:`codesign.export.pick`) of the run in ``run_dir``;
+    returns the model card (also written as ``model_card.json``/``.md`` in the bundle)."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(step: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[step] = round(now - since, 3)
+        return now
+
+    run_dir = Path(run_dir)
+    run: RunData = load_run(run_dir)
+    cfg = run.cfg
+    row, rule = pick_row(run.rows, list(cfg.objectives), pick)
+    cand = Candidate.from_string(row["candidate"])
+    out = Path(out) if out is not None else default_out(run_dir, row["trial"])
+    staging = files.prepare_out_dir(out, force)
+    try:
+        t = lap("load_run_s", t0)
+        space = ArchSpace.resolve(cfg.arch_space)
+        model, winfo, images = trained_network(cfg, space, run_dir, cand.arch, weights, progress=progress)
+        save_weights(model, files.inside(staging, "weights.pt"))
+        t = lap("weights_s", t)
+        export_onnx(model, files.inside(staging, "model.onnx"))
+        checks = _check_onnx(model, staging / "model.onnx", images)
+        from latency_predictors.ort_runtime import measure_ort, ort_session
+
+        sample = images[:1].numpy()
+        sess = ort_session(staging / "model.onnx", threads=1)
+        np.save(files.inside(staging, "sample_input.npy"), sample)
+        np.save(files.inside(staging, "sample_output.npy"), sess.run(None, {"input": sample})[0])
+        t = lap("onnx_s", t)
+        ort_m = measure_ort(staging / "model.onnx", threads=threads)
+        measured = {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
+        t = lap("measure_ort_s", t)
+        tvm_info = _tvm_library(staging, run_dir, threads, tune)
+        checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
+        measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")] = {
+            "median_ms": tvm_info["median_ms"], "threads": threads, "where": "export host, fresh process"}
+        t = lap("tvm_s", t)
+        workload = arch_workload(cand.arch)
+        files.write_accelerator_files(staging, cand.accel, workload, name=f"{cfg.name}-trial{row['trial']}")
+        files.write_text(staging, "search_config.yaml", (run_dir / "config.yaml").read_text())
+        metrics = search_metrics(cfg, row)
+        if zigzag:
+            from accel_models.zigzag_backend import evaluate_zigzag
+
+            rep = evaluate_zigzag(workload, cand.accel)
+            metrics += [{"name": "latency_ms", "value": rep.latency_ms, "unit": UNITS["latency_ms"],
+                         "source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"},
+                        {"name": "energy_mj", "value": rep.energy_mj, "unit": UNITS["energy_mj"],
+                         "source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"}]
+        t = lap("accelerator_files_s", t)
+        card = {
+            "format": CARD_FORMAT, "title": f"{cfg.name}: trial {row['trial']} ({pick})",
+            "run": {"dir": str(run_dir), "name": cfg.name, "trial": row["trial"], "index": row["index"],
+                    "pick": pick, "rule": rule, "on_front": row["on_front"], "searcher": cfg.searcher,
+                    "seed": cfg.seed},
+            "candidate": cand.key, "arch": cand.arch.to_string(), "accel": cand.accel.to_string(),
+            "network": {"params": count_params(cand.arch), "macs": int(row.get("macs") or 0),
+                        "blocks": block_rows(cand.arch)},
+            "metrics": metrics, "weights": winfo, "checks": checks, "measured_on_host": measured,
+            "tvm": {k: tvm_info[k] for k in ("target", "tune_trials", "tuning_db")},
+            "host": f"{run.info['host']}, {os.cpu_count()} logical cores",
+            "versions": versions(),
+            "reproduce": [f"codesign search search_config.yaml --out {run_dir}    # the search (config in this bundle)",
+                          f"codesign export {run_dir} --pick {pick}" + (f" --tune {tune}" if tune else "")
+                          + f" --weights {winfo['source'].split('-')[0]} --out {out}"],
+            "platform": platform.platform(),
+        }
+        lap("total_s", t0)
+        card["timings_s"] = timings
+        card["files"] = files.file_list(staging)  # before the card itself is written
+        write_json_atomic(files.inside(staging, "model_card.json"), card, indent=1)
+        files.write_text(staging, "model_card.md", card_markdown(card))
+        files.publish(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    card["out"] = str(out)
+    return card

@@ -1,0 +1,104 @@
+"""The model card of an export: metrics with their source and fidelity, candidate strings, checks,
+files and how to reproduce — as JSON (``codesign.model_card.v1``) and as Markdown from the same dict."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..search.config import SearchConfig
+
+CARD_FORMAT = "codesign.model_card.v1"
+
+UNITS = {"accuracy": "fraction", "latency_ms": "ms", "energy_mj": "mJ", "area_mm2": "mm²", "params": "parameters",
+         "macs": "MACs", "measured_latency_ms": "ms"}
+
+
+def accuracy_fidelity(cfg: SearchConfig) -> str:
+    a = cfg.accuracy
+    if a.fidelity == "supernet":
+        return (f"supernet-inherited weights, batch norm recalibrated on {a.calib_images} training images, "
+                f"{cfg.data} validation split")
+    if a.fidelity == "predictor":
+        return "regressor fitted on supernet accuracies of sampled subnets (an estimate, not a measurement)"
+    return f"stand-alone training with the run's budget, {cfg.data} validation split"
+
+
+def search_metrics(cfg: SearchConfig, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics the search recorded for the trial, each with where it came from."""
+    hw = {"analytical": "codesign's analytical model (per-layer roofline of compute, buffers and DRAM; "
+                        "its agreement with zigzag-dse is in BENCHMARKS.md)",
+          "zigzag": "zigzag-dse (LOMA mapping search per conv/fc layer) + analytical vector unit"}.get(
+        cfg.backend, cfg.backend)
+    source = {"accuracy": (f"search ({cfg.accuracy.fidelity})", accuracy_fidelity(cfg)),
+              "latency_ms": (f"search ({cfg.backend})", f"{hw}, on the accelerator below"),
+              "energy_mj": (f"search ({cfg.backend})", f"{hw}, on the accelerator below"),
+              "area_mm2": (f"search ({cfg.backend})", "technology table of the accelerator's PEs and SRAMs"),
+              "params": ("network", "exact count"), "macs": ("network", "exact count"),
+              "measured_latency_ms": (f"search ({cfg.measure.runtime})", "median measured on the search host")}
+    return [{"name": m, "value": row[m], "unit": UNITS[m], "source": source[m][0], "fidelity": source[m][1]}
+            for m in UNITS if row.get(m) is not None]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    return str(v)
+
+
+def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "")).replace("|", "\\|") for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    run, w, chk = card["run"], card["weights"], card["checks"]
+    pre = w["preprocessing"]
+    measured = [{"runtime": k, "median_ms": v["median_ms"], "iqr_ms": v.get("iqr_ms"), "cv": v.get("cv"),
+                 "threads": v.get("threads"), "where": v.get("where")} for k, v in card["measured_on_host"].items()]
+    parts = [
+        f"# {card['title']}",
+        f"Exported by codesign {card['versions'].get('codesign', '')} from run `{run['name']}` "
+        f"(`{run['dir']}`), trial {run['trial']}. Picked by **{run['pick']}** — {run['rule']}.",
+        "## Candidate",
+        f"- candidate: `{card['candidate']}`\n- network: `{card['arch']}`\n- accelerator: `{card['accel']}`",
+        "## Metrics",
+        _table(card["metrics"], ["name", "value", "unit", "source", "fidelity"]),
+        "## Exported weights",
+        f"Source: **{w['source']}**. Accuracy of these weights, measured at export: validation "
+        f"{w['val_accuracy']:.4f} ({w['n_val']} images), test {w['test_accuracy']:.4f} ({w['n_test']} images) "
+        f"on `{w['data']}`.\n\nInput: {pre['dtype']} {pre['layout']} {pre['input_shape']}; {pre['rule']}; "
+        f"mean {[round(m, 5) for m in pre['mean']]}, std {[round(s, 5) for s in pre['std']]}.",
+        "## Measured on the export host",
+        _table(measured, ["runtime", "median_ms", "iqr_ms", "cv", "threads", "where"]) if measured else "(not measured)",
+        f"Host: {card['host']}.",
+        "## Checks",
+        _table([{"check": k, "value": v} for k, v in chk.items()], ["check", "value"]),
+        "## Network",
+        f"{card['network']['params']} parameters, {card['network']['macs']} MACs.\n\n"
+        + _table(card["network"]["blocks"], ["stage", "block", "channels"]),
+        "## How to use",
+        "```bash\n"
+        "python tvm/run_tvm.py --time 50          # TVM library: check against sample_output.npy, time it\n"
+        "python accelerator/zigzag/run_zigzag.py  # the accelerator with zigzag-dse\n"
+        "```\n"
+        "```python\n"
+        "import numpy as np, onnxruntime as ort\n"
+        "sess = ort.InferenceSession('model.onnx', providers=['CPUExecutionProvider'])\n"
+        "logits = sess.run(None, {'input': np.load('sample_input.npy')})[0]\n\n"
+        "from codesign.export import load_exported_model   # the torch network with its weights\n"
+        "model = load_exported_model('weights.pt')\n"
+        "```",
+        "Timeloop: `accelerator/timeloop/` holds arch, ERT, constraints, mapper and one problem file per "
+        "conv/fc layer (`timeloop-mapper arch.yaml ERT.yaml constraints.yaml mapper.yaml layers/<layer>.yaml`).",
+        "## Reproduce",
+        "```bash\n" + "\n".join(card["reproduce"]) + "\n```",
+        "## Files",
+        _table(card["files"], ["path", "bytes", "sha256"]),
+        "## Timings (s)",
+        _table([{"step": k, "seconds": v} for k, v in card["timings_s"].items()], ["step", "seconds"]),
+    ]
+    return "\n\n".join(parts) + "\n"
