@@ -18,7 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, help="override the trial budget")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the run summary as one JSON line")
+    p.add_argument("--check", action="store_true",
+                   help="validate the configuration and its spaces, print it resolved, and stop (nothing is run)")
     p.set_defaults(func=search)
+
+
+def check(cfg) -> int:
+    """Validate ``cfg`` with its spaces (everything a search needs before its first trial) and print it."""
+    from ..search.loop import joint_space, resolved_config
+    from ..yaml_io import dump_yaml
+
+    joint = joint_space(cfg)
+    print(dump_yaml(resolved_config(cfg, joint).to_dict()), end="")
+    print(f"# valid: {joint.arch.name} × {joint.hw.name}, searcher {cfg.searcher}, budget {cfg.trials} trials")
+    return 0
 
 
 def search(args: argparse.Namespace) -> int:
@@ -33,6 +46,10 @@ def search(args: argparse.Namespace) -> int:
     if not args.config and not args.resume:
         raise ValidationError(Problem("CONFIG", "give a search configuration, or --resume RUN_DIR"))
     cfg = SearchConfig.from_yaml(args.config) if args.config else None
+    if args.check:
+        if cfg is None:
+            raise ValidationError(Problem("--check", "give the search configuration to check"))
+        return check(cfg)
     run_dir = Path(args.resume or args.out or f"runs/{cfg.name}")
     overrides = {}
     if args.trials is not None:
