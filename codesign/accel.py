@@ -133,8 +133,21 @@ def check_accel_field(chk: Checker, name: str, value: Any, path: str) -> Any:
     if name == "precision_bits":
         return chk.choice(value, path, PRECISIONS)
     if name == "tech":
-        return chk.string(value, path, _TECH_PATTERN, "a technology table name such as '45nm'")
+        tech = chk.string(value, path, _TECH_PATTERN, "a technology table name such as '45nm'")
+        if tech is not None and tech not in known_techs():
+            chk.fail(path, f"unknown technology `{tech}`: expected one of {', '.join(known_techs())} "
+                           f"(the tables in hw_configs/tech/)")
+            return None
+        return tech
     raise KeyError(name)
+
+
+def known_techs() -> list[str]:
+    """Names of the shipped technology tables (``hw_configs/tech/<name>.yaml``)."""
+    from importlib import resources
+
+    return sorted(p.name[: -len(".yaml")] for p in resources.files("hw_configs").joinpath("tech").iterdir()
+                  if p.name.endswith(".yaml"))
 
 
 ACCEL_FIELDS = tuple(AccelConfig.__dataclass_fields__)

@@ -73,13 +73,22 @@ def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
     return default
 
 
+def _tensor(t: onnx.TensorProto, source: str, name: str | None = None) -> np.ndarray:
+    """A constant's values; data that does not match its declared shape or type is an error naming it."""
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as exc:  # noqa: BLE001 - numpy/onnx raise ValueError, TypeError, KeyError…
+        raise ValidationError(Problem(f"{source}:{name or t.name}", f"constant tensor `{name or t.name}` is corrupt: "
+                                                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")) from None
+
+
 def _prepare(model: onnx.ModelProto, source: str, batch: int) -> _Graph:
     if not any(vi.name for vi in model.graph.value_info) and len(model.graph.node) > 1:
         try:
             model = onnx.shape_inference.infer_shapes(model)
         except Exception as exc:  # noqa: BLE001
             raise ValidationError(Problem(source, f"ONNX shape inference failed: {exc}")) from None
-    consts: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    consts: dict[str, np.ndarray] = {t.name: _tensor(t, source) for t in model.graph.initializer}
     shapes: dict[str, tuple[int, ...]] = {name: tuple(a.shape) for name, a in consts.items()}
     problems: list[Problem] = []
     for vi in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
@@ -104,7 +113,7 @@ def _prepare(model: onnx.ModelProto, source: str, batch: int) -> _Graph:
         raise ValidationError(problems, f"{source} has tensors without fixed shapes")
     for node in model.graph.node:  # constants the exporter wrote as nodes (Clip bounds, shapes)
         if node.op_type == "Constant" and _attr(node, "value") is not None:
-            consts[node.output[0]] = numpy_helper.to_array(_attr(node, "value"))
+            consts[node.output[0]] = _tensor(_attr(node, "value"), source, node.name or node.output[0])
         elif node.op_type == "Identity" and node.input[0] in consts:
             consts[node.output[0]] = consts[node.input[0]]
     consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)

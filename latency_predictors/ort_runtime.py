@@ -25,7 +25,8 @@ def ort_session(model: onnx.ModelProto | str | Path, threads: int = 1):
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: errors reach the caller as exceptions
+    ort.set_default_logger_severity(4)
     data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else _read(model)
     try:
         return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
@@ -56,6 +57,15 @@ def measure_ort(model: onnx.ModelProto | str | Path, threads: int = 1, warmup: i
                 max_cv: float = 0.05, max_attempts: int = 3) -> Measurement:
     """Median latency (ms) of one inference, with its IQR and CV, and the environment."""
     sess = ort_session(model, threads)
-    feeds = random_inputs(sess)
+    where = "ONNX model" if isinstance(model, onnx.ModelProto) else str(model)
+    try:
+        feeds = random_inputs(sess)
+    except CodesignError as exc:
+        raise ValidationError(Problem(where, str(exc))) from None
+    try:
+        sess.run(None, feeds)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ValidationError(Problem(where, f"onnxruntime cannot run the model: "
+                                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")) from None
     samples, attempts = time_callable(lambda: sess.run(None, feeds), warmup, repeats, max_cv, max_attempts)
     return summarize(samples, attempts, environment("ort", threads))

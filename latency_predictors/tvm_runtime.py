@@ -54,15 +54,16 @@ def import_onnx(model: onnx.ModelProto | str | Path):
     from tvm.relax.frontend.onnx import from_onnx
 
     proto = model if isinstance(model, onnx.ModelProto) else _load(model)
+    where = "ONNX model" if isinstance(model, onnx.ModelProto) else str(model)
     try:
         return from_onnx(proto, keep_params_in_input=False)
     except Exception as exc:  # noqa: BLE001 - the frontend raises bare exceptions
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         unsupported = {n.op_type for n in proto.graph.node} & _unsupported_ops(text)
         if unsupported:
-            raise UnsupportedOpError(f"TVM cannot import ONNX operator(s) {', '.join(sorted(unsupported))}: "
+            raise UnsupportedOpError(f"{where}: TVM cannot import ONNX operator(s) {', '.join(sorted(unsupported))}: "
                                      f"{text}") from None
-        raise TvmError(f"TVM's ONNX frontend failed: {type(exc).__name__}: {text}") from None
+        raise TvmError(f"{where}: TVM's ONNX frontend failed: {type(exc).__name__}: {text}") from None
 
 
 def _unsupported_ops(text: str) -> set[str]:

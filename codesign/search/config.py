@@ -229,7 +229,7 @@ def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:
         o = chk.mapping(o, p, required=("metric",), optional=("direction", "reference", "scale"))
         if o is None:
             continue
-        metric = chk.choice(o["metric"], f"{p}.metric", METRICS)
+        metric = chk.choice(o.get("metric"), f"{p}.metric", METRICS)
         if metric is None:
             continue
         direction = chk.choice(o.get("direction", METRICS[metric]), f"{p}.direction", ("minimize", "maximize"))

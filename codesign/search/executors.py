@@ -184,7 +184,9 @@ class RayExecutor(_BoundedExecutor):
             if cfg.address:
                 ray.init(address=cfg.address, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(address="local", num_cpus=cfg.workers, include_dashboard=False, log_to_driver=False)
+                # a private local cluster listens on the loopback interface only
+                ray.init(address="local", num_cpus=cfg.workers, include_dashboard=False, log_to_driver=False,
+                         _node_ip_address="127.0.0.1")
                 self.started = True
         self.remote = ray.remote(num_cpus=1, max_retries=0)(evaluate_trial)
 

@@ -30,7 +30,7 @@ from .objectives import Constraint, flat_metrics, losses, total_violation
 from .pareto import hypervolume, pareto_mask
 from .phase_spaces import AcceleratorForNetworks, NetworkOnFixedAccelerator
 from .references import resolve_references
-from .store import StoredTrial, TrialStore, redact_url
+from .store import StoredTrial, TrialStore, protect_url, redact_url
 
 CONFIG_FILE = "config.yaml"
 
@@ -73,8 +73,16 @@ class SearchState:
 
 
 def joint_space(cfg: SearchConfig) -> JointSpace:
-    """The configuration's architecture × hardware space."""
-    return JointSpace(ArchSpace.resolve(cfg.arch_space), HwSpace.resolve(cfg.hw_space))
+    """The configuration's architecture × hardware space (errors name the configuration's field)."""
+    return JointSpace(_space(ArchSpace, cfg.arch_space, cfg, "space.arch"), _space(HwSpace, cfg.hw_space, cfg, "space.hw"))
+
+
+def _space(kind, name: str, cfg: SearchConfig, field: str):
+    try:
+        return kind.resolve(name)
+    except ValidationError as exc:
+        where = f"{cfg.source or 'search configuration'}:{field}"
+        raise ValidationError([Problem(where, str(p)) for p in exc.problems], exc.headline) from None
 
 
 def load_run_config(run_dir: Path) -> SearchConfig:
@@ -116,10 +124,12 @@ def prepare_run(cfg: SearchConfig | None, run_dir: Path, resume: bool) -> Search
                                                     "or choose another --out"))
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_config(resolved_config(cfg, joint_space(cfg)), path)
-    return SearchConfig.from_yaml(path)
+    return replace(SearchConfig.from_yaml(path), storage=cfg.storage)  # the saved copy holds no password
 
 
 def _write_config(cfg: SearchConfig, path: Path) -> None:
+    if cfg.storage:
+        cfg = replace(cfg, storage=protect_url(cfg.storage))
     tmp = path.with_suffix(".tmp")
     tmp.write_text("# The configuration this run used (references and constraints resolved).\n"
                    + dump_yaml(cfg.to_dict()), encoding="utf-8")

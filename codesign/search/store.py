@@ -23,15 +23,37 @@ INTERRUPTED = "interrupted: the search process stopped while this trial ran; ret
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for logs and reports)."""
-    try:
-        from sqlalchemy.engine import make_url
+    """The URL with its password replaced by ``***`` (for logs and reports); everything between the
+    user name's ``:`` and the last ``@`` before the path counts as the password."""
+    import re
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a SQLAlchemy URL: hide everything between ':' and '@'
-        import re
+    return re.sub(r"://([^:/@]*):[^/]*@", r"://\1:***@", url)
 
-        return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+
+PASSWORD_VARIABLE = "CODESIGN_DB_PASSWORD"
+
+
+def protect_url(url: str) -> str:
+    """The URL as written to the run directory: a literal password becomes ``${CODESIGN_DB_PASSWORD}``
+    (read from the environment when the run resumes), so no password is ever stored on disk."""
+    import re
+
+    return re.sub(r"(://[^:/@]*):(?!\$\{)[^/]*@", r"\1:${" + PASSWORD_VARIABLE + "}@", url)
+
+
+def expand_url(url: str) -> str:
+    """Replace ``${NAME}`` by the environment variable NAME; an unset variable is a clear error."""
+    import os
+    import re
+
+    def value(m: re.Match) -> str:
+        if m.group(1) not in os.environ:
+            raise ValidationError(Problem("storage", f"the store URL {redact_url(url)} needs the environment "
+                                                     f"variable {m.group(1)} (the database password is never "
+                                                     f"written to the run directory)"))
+        return os.environ[m.group(1)]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value, url)
 
 
 @dataclass(frozen=True)
@@ -61,7 +83,9 @@ class TrialStore:
         self.url = url
         try:
             self.storage = (optuna.storages.InMemoryStorage() if url == "memory://" else
-                            optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url)))
+                            optuna.storages.RDBStorage(expand_url(url), engine_kwargs=_engine_kwargs(url)))
+        except ValidationError:
+            raise
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many types for a bad URL or database
             raise ValidationError(Problem("storage", f"cannot open trial store {redact_url(url)} "
                                                      f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")) from None

@@ -1,0 +1,37 @@
+"""Malformed configs, architecture/accelerator/candidate strings, hardware YAML and broken ONNX files, handed
+to the loaders and to the CLI the way a user would: every one ends in codesign's own error, naming the
+file or input and what was expected — never another exception, never a traceback."""
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fuzz_inputs import KINDS, SLOW_KINDS, DataChooser, make_case, verdict_api, verdict_cli
+
+
+def _verdict(kind, data, judge):
+    with tempfile.TemporaryDirectory() as tmp:
+        case = make_case(kind, DataChooser(data), Path(tmp), 0)
+        verdict, message = judge(case)
+    assert verdict in ("accepted", "clear"), f"{kind}: {verdict}: {message}"
+
+
+@settings(max_examples=300)
+@given(kind=st.sampled_from(KINDS), data=st.data())
+def test_malformed_input_to_a_loader_is_a_clear_codesign_error(kind, data):
+    _verdict(kind, data, verdict_api)
+
+
+@settings(max_examples=200)
+@given(kind=st.sampled_from(KINDS), data=st.data())
+def test_malformed_input_on_the_command_line_exits_2_with_a_message_and_no_traceback(kind, data):
+    _verdict(kind, data, verdict_cli)
+
+
+@settings(max_examples=12)
+@given(kind=st.sampled_from(SLOW_KINDS), data=st.data())
+def test_broken_onnx_handed_to_tvm_is_a_clear_codesign_error(kind, data):
+    pytest.importorskip("tvm")
+    _verdict(kind, data, verdict_api)
