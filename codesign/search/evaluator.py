@@ -94,18 +94,26 @@ _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
 
 
 def _injected_fault(candidate: str) -> None:
-    """Testing hook: ``CODESIGN_FAULT=KIND:N`` makes every candidate whose CRC-32 is divisible by N
-    raise (``raise``), hang (``hang``) or exhaust memory (``oom``), to exercise trial isolation."""
+    """Testing hook: ``CODESIGN_FAULT=KIND:N[,KIND:N…]`` makes every candidate whose CRC-32 is divisible
+    by N raise (``raise``), hang (``hang``), exhaust memory (``oom``) or take 0.1 s longer (``delay``, to
+    give kill tests a search slow enough to interrupt), to exercise trial isolation and resume; with
+    several entries the first that matches applies."""
     spec = os.environ.get("CODESIGN_FAULT")
     if not spec:
         return
-    kind, _, n = spec.partition(":")
-    if zlib.crc32(candidate.encode()) % max(int(n or 1), 1):
+    crc = zlib.crc32(candidate.encode())
+    for entry in spec.split(","):
+        kind, _, n = entry.strip().partition(":")
+        if crc % max(int(n or 1), 1) == 0:
+            break
+    else:
         return
     if kind == "raise":
         raise RuntimeError("injected fault (CODESIGN_FAULT)")
     if kind == "hang":
         time.sleep(3600)
+    if kind == "delay":
+        time.sleep(0.1)
     if kind == "oom":
         hog = []
         while True:

@@ -1,0 +1,42 @@
+"""A search survives being killed and resumed, and trials that raise, hang or run out of memory."""
+import json
+
+import numpy as np
+
+from codesign.cli.main import main
+from kill_resume import SAMPLES, run_with_kills, uninterrupted, write_config
+
+
+def test_sigkill_at_random_points_loses_no_trial_and_resumes_to_the_uninterrupted_result(tmp_path):
+    config = write_config(tmp_path / "search.yaml", trials=24)
+    straight = uninterrupted(config, tmp_path / "straight")
+    killed = run_with_kills(config, tmp_path / "killed", kills=3, rng=np.random.default_rng(7))
+    assert killed.kills == 3 and killed.problems == [] and killed.trials_lost == 0
+    assert sorted(killed.final) == list(range(24))          # the budget, exactly, each index once
+    assert killed.final == straight                          # same trials, same results, same front
+
+
+def test_trials_that_raise_hang_or_exhaust_memory_fail_alone_and_show_in_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_FAULT", "raise:5,hang:9,oom:4")
+    config = tmp_path / "faulty.yaml"
+    config.write_text(f"""name: isolated
+space: {{arch: ibn_32_compact, hw: nahas_like}}
+accuracy: {{fidelity: predictor, samples_file: {SAMPLES}}}
+objectives: [accuracy, latency_ms, energy_mj]
+searcher: {{name: random, batch: 4}}
+budget: {{trials: 12}}
+executor: {{kind: pool, workers: 2, timeout_s: 6, memory_mb: 3072}}
+""")
+    run = tmp_path / "run"
+    assert main(["search", str(config), "--out", str(run), "--no-progress"]) == 0
+    rows = json.loads((run / "trials.json").read_text())
+    assert len(rows) == 12 and sorted(r["index"] for r in rows) == list(range(12))
+    errors = [r["error"] for r in rows if r["state"] == "FAIL"]
+    assert any("injected fault" in e for e in errors)
+    assert any("timed out" in e for e in errors)
+    assert any("out of memory" in e for e in errors)
+    assert sum(r["state"] == "COMPLETE" for r in rows) >= 4   # the innocent trials were evaluated
+    assert main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    for reason in ("injected fault", "timed out", "out of memory"):
+        assert reason in page
