@@ -1,7 +1,7 @@
 """Hypothesis strategies for the data types (any valid value, not only those of the default space)."""
 from hypothesis import strategies as st
 
-from codesign.accel import DATAFLOWS, PRECISIONS, AccelConfig
+from codesign.accel import DATAFLOWS, PRECISIONS, AccelConfig, known_techs
 from codesign.arch import ACTIVATIONS, BLOCK_TYPES, ArchConfig, BlockConfig, HeadConfig, StemConfig
 
 activations = st.sampled_from(ACTIVATIONS)
@@ -47,5 +47,5 @@ def accels(draw):
                                                st.floats(0.01, 4096, allow_nan=False))),
         clock_mhz=draw(st.one_of(st.integers(1, 10000).map(float), st.floats(0.5, 10000, allow_nan=False))),
         dataflow=draw(st.sampled_from(list(DATAFLOWS))), precision_bits=draw(st.sampled_from(PRECISIONS)),
-        tech=draw(st.sampled_from(["45nm", "65nm", "22nm", "7nm-fin"])),
+        tech=draw(st.sampled_from(known_techs())),
     )

@@ -105,7 +105,7 @@ def test_evaluate_accepts_a_foreign_onnx_cnn(tmp_path, capsys):
     (["evaluate", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:head_c128", "--hw",
       "pe16x16_m16_rf64_lb0_gb128k_bw16_clk800_ws_p8_t45nm"], "rf_bytes_per_pe"),
     (["evaluate", "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:head_c128", "--hw",
-      "pe16x16_m1_rf512_lb0_gb128k_bw16_clk800_ws_p8_t7nm"], "no technology table"),
+      "pe16x16_m1_rf512_lb0_gb128k_bw16_clk800_ws_p8_t7nm"], "unknown technology `7nm`"),
 ])
 def test_evaluate_bad_hardware_exits_2(args, expected):
     code, out, err = run_cli(*args)
