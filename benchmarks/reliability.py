@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.bench_io import publish  # noqa: E402
 from fuzz_inputs import KINDS, SLOW_KINDS, RandomChooser, make_case, verdict_api, verdict_cli  # noqa: E402
-from kill_resume import SAMPLES, run_with_kills, uninterrupted, write_config  # noqa: E402
+from kill_resume import FAULTS, run_with_kills, uninterrupted, write_config, write_faulty_config  # noqa: E402
 
 
 def fuzz(n_inputs: int, n_slow: int, tmp: Path) -> dict:
@@ -87,17 +87,9 @@ def kills(runs: list[tuple[str, int, int]], tmp: Path) -> dict:
 
 
 def isolation(tmp: Path, timeout_s: float) -> dict:
-    config = tmp / "faulty.yaml"
-    config.write_text(f"""name: isolated
-space: {{arch: ibn_32_compact, hw: nahas_like}}
-accuracy: {{fidelity: predictor, samples_file: {SAMPLES}}}
-objectives: [accuracy, latency_ms, energy_mj]
-searcher: {{name: random, batch: 4}}
-budget: {{trials: 12}}
-executor: {{kind: pool, workers: 2, timeout_s: {timeout_s}, memory_mb: 3072}}
-""")
+    config = write_faulty_config(tmp / "faulty.yaml", timeout_s)
     run = tmp / "isolated"
-    env = {**os.environ, "CODESIGN_FAULT": "raise:5,hang:9,oom:4"}
+    env = {**os.environ, "CODESIGN_FAULT": FAULTS}
     proc = subprocess.run([sys.executable, "-m", "codesign.cli.main", "search", str(config), "--out", str(run),
                            "--no-progress"], env=env, capture_output=True, text=True, cwd=ROOT)
     rows = json.loads((run / "trials.json").read_text()) if proc.returncode == 0 else []

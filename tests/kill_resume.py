@@ -37,6 +37,23 @@ executor: {{kind: inline, timeout_s: 60}}
     return path
 
 
+FAULTS = "raise:5,hang:9,oom:4"   # CODESIGN_FAULT for write_faulty_config's search: all three kinds in 12 trials
+
+
+def write_faulty_config(path: Path, timeout_s: float = 6.0) -> Path:
+    """12 random trials on a 2-worker pool with a timeout and a 3 GiB address-space limit per worker;
+    run with ``CODESIGN_FAULT=FAULTS`` some candidates raise, hang and exhaust memory."""
+    path.write_text(f"""name: isolated
+space: {{arch: ibn_32_compact, hw: nahas_like}}
+accuracy: {{fidelity: predictor, samples_file: {SAMPLES}}}
+objectives: [accuracy, latency_ms, energy_mj]
+searcher: {{name: random, batch: 4}}
+budget: {{trials: 12}}
+executor: {{kind: pool, workers: 2, timeout_s: {timeout_s}, memory_mb: 3072}}
+""")
+    return path
+
+
 def settled_count(run_dir: Path) -> int:
     """Finished trials in the store (read-only; 0 while the store does not exist yet)."""
     db = run_dir / "study.db"

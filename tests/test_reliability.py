@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from codesign.cli.main import main
-from kill_resume import SAMPLES, run_with_kills, uninterrupted, write_config
+from kill_resume import FAULTS, run_with_kills, uninterrupted, write_config, write_faulty_config
 
 
 def test_sigkill_at_random_points_loses_no_trial_and_resumes_to_the_uninterrupted_result(tmp_path):
@@ -17,16 +17,8 @@ def test_sigkill_at_random_points_loses_no_trial_and_resumes_to_the_uninterrupte
 
 
 def test_trials_that_raise_hang_or_exhaust_memory_fail_alone_and_show_in_the_report(tmp_path, monkeypatch):
-    monkeypatch.setenv("CODESIGN_FAULT", "raise:5,hang:9,oom:4")
-    config = tmp_path / "faulty.yaml"
-    config.write_text(f"""name: isolated
-space: {{arch: ibn_32_compact, hw: nahas_like}}
-accuracy: {{fidelity: predictor, samples_file: {SAMPLES}}}
-objectives: [accuracy, latency_ms, energy_mj]
-searcher: {{name: random, batch: 4}}
-budget: {{trials: 12}}
-executor: {{kind: pool, workers: 2, timeout_s: 6, memory_mb: 3072}}
-""")
+    monkeypatch.setenv("CODESIGN_FAULT", FAULTS)
+    config = write_faulty_config(tmp_path / "faulty.yaml")
     run = tmp_path / "run"
     assert main(["search", str(config), "--out", str(run), "--no-progress"]) == 0
     rows = json.loads((run / "trials.json").read_text())
