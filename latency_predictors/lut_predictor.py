@@ -23,12 +23,24 @@ from .ort_runtime import measure_ort
 FORMAT = "codesign-latency-lut/1"
 
 
+def run_overhead_ms(runtime: str, threads: int) -> float:
+    """The runtime's fixed cost of one call (an empty model), paid once per network, in ms."""
+    if runtime != "ort":
+        raise ValidationError(Problem("runtime", f"latency tables are built with onnxruntime (`ort`), got `{runtime}`"))
+    return measure_ort(empty_model(), threads=threads, warmup=20, repeats=200).median_ms
+
+
+def own_time_ms(model, run_overhead: float, threads: int) -> float:
+    """A one-unit model's median latency less the runtime's per-call overhead (ms, at least 0.1 µs)."""
+    return max(measure_ort(model, threads=threads, warmup=5, repeats=30).median_ms - run_overhead, 1e-4)
+
+
 class NotCovered(CodesignError):
     """Layers of the network are not in the table and were not measured."""
 
-    def __init__(self, missing: list[str], covered_fraction: float):
+    def __init__(self, missing: list[str], covered_fraction: float, what: str = "layer"):
         self.missing, self.covered_fraction = missing, covered_fraction
-        super().__init__(f"{len(missing)} layer(s) not in the latency table ({covered_fraction:.0%} of layers "
+        super().__init__(f"{len(missing)} {what}(s) not in the latency table ({covered_fraction:.0%} of {what}s "
                          f"covered), e.g. {missing[0]}; build it with `codesign predictor build` or measure them")
 
 
@@ -45,13 +57,9 @@ class LutPredictor:
 
     def measure_layer(self, layer: Layer) -> float:
         """The layer's own time: its one-layer model's median minus the runtime's per-call overhead."""
-        if self.runtime != "ort":
-            raise ValidationError(Problem("runtime", f"layer tables are built with onnxruntime (`ort`), got "
-                                                     f"`{self.runtime}`"))
         if self.run_overhead_ms is None:
-            self.run_overhead_ms = measure_ort(empty_model(), threads=self.threads, warmup=20, repeats=200).median_ms
-        total = measure_ort(layer_model(layer), threads=self.threads, warmup=5, repeats=30).median_ms
-        return max(total - self.run_overhead_ms, 1e-4)
+            self.run_overhead_ms = run_overhead_ms(self.runtime, self.threads)
+        return own_time_ms(layer_model(layer), self.run_overhead_ms, self.threads)
 
     def extend(self, layers: list[Layer]) -> int:
         """Measure the layers not yet in the table; returns how many were measured."""

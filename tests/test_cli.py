@@ -146,11 +146,11 @@ def test_measure_and_predictor_commands(tmp_path):
     assert m["median_ms"] > 0 and m["env"]["threads"] == 1
     code, out, err = run_cli("predictor", "build", "--networks", "6", "--out", str(tmp_path / "pred"))
     assert code == 0, err
-    assert (tmp_path / "pred" / "lut.json").exists() and (tmp_path / "pred" / "learned.json").exists()
+    assert all((tmp_path / "pred" / f).exists() for f in ("lut.json", "learned.json", "block_lut.json"))
     code, out, err = run_cli("predictor", "eval", "--dir", str(tmp_path / "pred"), "--networks", "3", "--json")
     assert code == 0, err
     res = json.loads(out.strip().splitlines()[-1])
-    assert set(res) == {"lut", "learned"} and 0 <= res["lut"]["within_10pct"] <= 1
+    assert set(res) == {"block_lut", "lut", "learned"} and 0 <= res["block_lut"]["within_10pct"] <= 1
     code, out, err = run_cli("measure", arch, "--runtime", "ort", "--rpc", "127.0.0.1:9")
     assert code == 2 and "tvm only" in err
     code, out, err = run_cli("measure", arch, "--runtime", "tvm", "--rpc", "127.0.0.1:9")

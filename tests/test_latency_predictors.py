@@ -71,3 +71,39 @@ def test_predictor_files_are_validated(tmp_path):
         LutPredictor.load(bad)
     with pytest.raises(ValidationError, match="not found"):
         LutPredictor.load(tmp_path / "missing.json")
+
+
+def test_block_units_chain_into_the_network_and_each_runs_alone():
+    import torch
+
+    from codesign.model_builder import build_model
+    from latency_predictors.block_units import network_units
+
+    units = network_units(NET)
+    assert len(units) == len(NET.blocks) + 2 and len({u.key for u in units}) == len(units)
+    x = torch.zeros(1, 3, 32, 32)
+    for u in units:                      # each unit takes the previous one's output shape
+        assert tuple(x.shape) == u.input_shape, u.key
+        x = u.make().eval()(x)
+    assert x.shape == build_model(NET, seed=0)(torch.zeros(1, 3, 32, 32)).shape
+    sess = onnxruntime.InferenceSession(units[2].onnx().SerializeToString(), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].shape == list(units[2].input_shape)
+
+
+def test_block_lut_predictor_measures_units_once_fits_its_correction_and_round_trips(tmp_path):
+    from latency_predictors.block_lut_predictor import BlockLutPredictor
+
+    space = ArchSpace.resolve("ibn_32_compact")
+    archs = [space.sample(np.random.default_rng(i)) for i in range(12)]
+    pred = BlockLutPredictor(threads=1)
+    assert pred.extend(NET) == len(NET.blocks) + 2 and pred.extend(NET) == 0
+    with pytest.raises(NotCovered, match="unit"):
+        pred.predict(archs[0])                           # a unit never measured is not counted as zero
+    for a in archs:
+        pred.extend(a)
+    truth = [1.3 * pred.unit_sum(a) for a in archs]      # a network law the correction must learn
+    pred.fit(archs, truth)
+    assert [pred.predict(a) for a in archs] == pytest.approx(truth, rel=0.02)
+    pred.save(tmp_path / "block_lut.json")
+    again = BlockLutPredictor.load(tmp_path / "block_lut.json")
+    assert again.predict(archs[3]) == pytest.approx(pred.predict(archs[3]))

@@ -91,6 +91,7 @@ def measure_networks(archs, threads: int) -> list[float]:
 def build(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from latency_predictors.block_lut_predictor import BlockLutPredictor
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
@@ -104,11 +105,17 @@ def build(args: argparse.Namespace) -> int:
         lut.extend(w)
     lut.fit_overhead(workloads, measured)
     learned = LearnedPredictor(env=lut.env).fit(workloads, measured)
+    block = BlockLutPredictor(args.threads)
+    for a in tqdm(archs, desc="blocks", leave=False):
+        block.extend(a)
+    block.fit(archs, measured)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lut.save(out / "lut.json")
     learned.save(out / "learned.json")
-    print(f"{len(lut.table_ms)} layers in {out / 'lut.json'}; learned predictor {out / 'learned.json'} "
+    block.save(out / "block_lut.json")
+    print(f"{len(lut.table_ms)} layers in {out / 'lut.json'}; {len(block.table_ms)} blocks in "
+          f"{out / 'block_lut.json'}; learned predictor {out / 'learned.json'} "
           f"(cross-validated: {learned.cv_within_10pct:.0%} within ±10%, MAPE {learned.cv_mape:.1%})")
     return 0
 
@@ -116,6 +123,7 @@ def build(args: argparse.Namespace) -> int:
 def evaluate_predictors(args: argparse.Namespace) -> int:
     from scipy import stats
 
+    from latency_predictors.block_lut_predictor import BlockLutPredictor
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
@@ -123,12 +131,15 @@ def evaluate_predictors(args: argparse.Namespace) -> int:
 
     lut = LutPredictor.load(Path(args.dir) / "lut.json")
     learned = LearnedPredictor.load(Path(args.dir) / "learned.json")
+    block = BlockLutPredictor.load(Path(args.dir) / "block_lut.json")
     archs = sample_networks(args.networks, args.seed)
     measured = np.array(measure_networks(archs, lut.threads))
     workloads = [arch_workload(a) for a in archs]
     res = {}
-    for name, predict in (("lut", lambda w: lut.predict(w, measure_missing=True)), ("learned", learned.predict)):
-        pred = np.array([predict(w) for w in workloads])
+    for name, predict in (("block_lut", lambda i: block.predict(archs[i], measure_missing=True)),
+                          ("lut", lambda i: lut.predict(workloads[i], measure_missing=True)),
+                          ("learned", lambda i: learned.predict(workloads[i]))):
+        pred = np.array([predict(i) for i in range(len(archs))])
         rel = np.abs(pred - measured) / measured
         res[name] = {"within_10pct": float((rel <= 0.1).mean()), "spearman": float(stats.spearmanr(pred, measured)[0]),
                      "rmse_ms": float(np.sqrt(np.mean((pred - measured) ** 2)))}
