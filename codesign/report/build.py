@@ -22,6 +22,7 @@ from plotly.offline import get_plotlyjs
 from ..accel import AccelConfig
 from ..arch import ArchConfig, block_rows
 from . import figures
+from ..export.pick import KNEE_RULE, NAMED_PICKS, pick_row
 from .run_data import RunData, load_run
 
 MAX_DRILLDOWN = 24  # front points given a per-layer section (most accurate first)
@@ -120,6 +121,20 @@ def _pngs(run: RunData, out_dir: Path) -> list[Path]:
     return paths + [p]
 
 
+def _named_picks(run: RunData) -> dict[int, list[str]]:
+    """trial number → the ``--pick`` names that would export it."""
+    from ..errors import ValidationError
+
+    out: dict[int, list[str]] = {}
+    for name in NAMED_PICKS:
+        try:
+            row, _ = pick_row(run.rows, list(run.cfg.objectives), name)
+        except ValidationError:  # no front yet, or a metric the run did not record
+            continue
+        out.setdefault(row["trial"], []).append(name)
+    return out
+
+
 def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
     """Write ``report.html`` and PNGs into ``run_dir``; returns paths, sizes and seconds taken."""
     start = time.perf_counter()
@@ -141,10 +156,14 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
         f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons), f'pair{i}')}</div>"
         for i, (x, y) in enumerate(figures.PAIRS)) + f"<div>{_fig(figures.pareto_3d(run.rows), 'front3d')}</div></div>")
     parts.append("<h2>Hypervolume against trials</h2>" + _fig(figures.hv_history(run.hv), "hv"))
-    cols = ["trial", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs", "measured_latency_ms",
-            "arch", "accel"]
-    parts.append("<h2>Front (click a column to sort)</h2>" + _table(
-        sorted(run.front, key=lambda r: -r["accuracy"]), cols, "front"))
+    cols = ["trial", "pick", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs",
+            "measured_latency_ms", "arch", "accel"]
+    picks = _named_picks(run)
+    front_rows = [{**r, "pick": ", ".join(picks.get(r["trial"], []))} for r in sorted(run.front, key=lambda r: -r["accuracy"])]
+    parts.append("<h2>Front (click a column to sort)</h2>" + _table(front_rows, cols, "front")
+                 + f"<p>Export a point with <code>codesign export {html.escape(str(run_dir))} --pick knee</code> "
+                   f"(or <code>max-accuracy</code>, <code>min-latency</code>, <code>min-energy</code>, a trial "
+                   f"number). Knee: the {html.escape(KNEE_RULE)}.</p>")
     drill = []
     for r in sorted(run.front, key=lambda r: -r["accuracy"])[:MAX_DRILLDOWN]:
         arch, accel = ArchConfig.from_string(r["arch"]), AccelConfig.from_string(r["accel"])
