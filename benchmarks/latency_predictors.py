@@ -2,6 +2,7 @@
 predictors tested on held-out networks, and TVM against onnxruntime.
 
     python benchmarks/latency_predictors.py [--quick] [--tune-trials N]
+    python benchmarks/latency_predictors.py --tvm-only --tvm-networks 1 --tune-trials 1000   # a tuning budget study
 
 Networks come from the default space; each is exported to ONNX and measured with onnxruntime at 1
 intra-op thread (warm-up, ≥ 50 timed runs, re-measured up to 3× while CV > 5%) in 3 rounds, all
@@ -50,14 +51,51 @@ def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]
         float(np.sqrt(np.mean((pred - measured) ** 2)))
 
 
+def tvm_against_ort(protos, ort_ms, tune_trials: int) -> tuple[list[float], list[float], float]:
+    """TVM/onnxruntime latency ratios untuned and tuned (one database shared by the networks), and the
+    seconds spent tuning."""
+    from latency_predictors.tvm_runtime import measure_tvm
+
+    untuned, tuned, tune_s = [], [], 0.0
+    with tempfile.TemporaryDirectory(prefix="codesign-ms-") as db:
+        for p, ort in zip(protos, ort_ms):
+            untuned.append(measure_tvm(p, threads=1).median_ms / ort)
+            if tune_trials:
+                t = time.perf_counter()
+                tuned.append(measure_tvm(p, threads=1, tune_trials=tune_trials, db_dir=db).median_ms / ort)
+                tune_s += time.perf_counter() - t
+    return untuned, tuned, tune_s
+
+
+def tvm_budget(args) -> int:
+    """TVM against onnxruntime on the first networks of the default space at one tuning budget."""
+    rng = np.random.default_rng(args.seed)
+    space = ArchSpace.default()
+    protos = [export_onnx(space.sample(rng)) for _ in range(args.tvm_networks or 1)]
+    ort = [measure_ort(p, threads=1).median_ms for p in protos]
+    trials = args.tune_trials if args.tune_trials is not None else 1000
+    untuned, tuned, tune_s = tvm_against_ort(protos, ort, trials)
+    res = {"ort_ms": ort, "tvm_untuned_over_ort": untuned, "tvm_tuned_over_ort": tuned,
+           "tune_trials_per_network": trials, "tune_s": tune_s, "networks": len(protos)}
+    publish("latency_tvm_budget", res, f"python benchmarks/latency_predictors.py --tvm-only --tvm-networks "
+                                       f"{len(protos)} --tune-trials {trials}",
+            "How far MetaSchedule tuning brings TVM towards onnxruntime (1 thread, per network).")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tune-trials", type=int, default=None, help="per network (default 64; quick: 0)")
+    ap.add_argument("--tvm-only", action="store_true", help="only TVM against onnxruntime (section latency_tvm_budget)")
+    ap.add_argument("--tvm-networks", type=int, default=None, help="networks compared with TVM (5; quick: 2)")
     args = ap.parse_args(argv)
+    if args.tvm_only:
+        return tvm_budget(args)
     q = args.quick
     n_train, n_test, n_tvm = (30, 20, 2) if q else (100, 60, 5)
+    n_tvm = args.tvm_networks or n_tvm
     tune_trials = args.tune_trials if args.tune_trials is not None else (0 if q else 64)
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.default()
@@ -93,14 +131,7 @@ def main(argv=None) -> int:
     w_lut, s_lut, r_lut = scores(lut_pred, measured[test])
     w_learned, s_learned, r_learned = scores(learned_pred, measured[test])
 
-    from latency_predictors.tvm_runtime import measure_tvm
-
-    untuned, tuned = [], []
-    with tempfile.TemporaryDirectory(prefix="codesign-ms-") as db:
-        for p, m in zip(protos[:n_tvm], meas[:n_tvm]):
-            untuned.append(measure_tvm(p, threads=1).median_ms / m.median_ms)
-            if tune_trials:
-                tuned.append(measure_tvm(p, threads=1, tune_trials=tune_trials, db_dir=db).median_ms / m.median_ms)
+    untuned, tuned, _ = tvm_against_ort(protos[:n_tvm], [m.median_ms for m in meas[:n_tvm]], tune_trials)
 
     res = {
         "within_10pct_block_lut": w_block, "spearman_block_lut": s_block, "rmse_ms_block_lut": r_block,
