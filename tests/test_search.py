@@ -12,6 +12,7 @@ from codesign.search.pareto import hypervolume, hypervolume_history, pareto_mask
 from codesign.search.rewards import Reward
 from codesign.search.store import TrialStore, redact_url
 from codesign.search.summary import write_summary
+from codesign.spaces.arch_space import ArchSpace
 from search_helpers import cheap_config
 
 
@@ -168,3 +169,24 @@ def test_pareto_front_and_hypervolume():
 def test_database_passwords_never_appear_in_what_is_stored_or_printed():
     assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example:5432/runs")
     assert TrialStore.default_url  # sqlite file in the run directory by default
+
+
+def test_predicted_cpu_latency_is_an_objective_a_search_can_use(tmp_path):
+    from latency_predictors.block_lut_predictor import BlockLutPredictor
+
+    space = ArchSpace.resolve("ibn_32_compact")
+    archs = [space.sample(np.random.default_rng(i)) for i in range(6)]
+    table = BlockLutPredictor(threads=1)
+    for a in archs:
+        table.extend(a)
+    table.fit(archs, [table.unit_sum(a) for a in archs])
+    table.save(tmp_path / "block_lut.json")
+    objectives = [{"metric": "accuracy"}, {"metric": "predicted_latency_ms", "reference": 20.0}]
+    with pytest.raises(ValidationError, match="predicted_latency_ms needs"):
+        cheap_config(tmp_path, objectives=objectives)
+    cfg = cheap_config(tmp_path, objectives=objectives, budget={"trials": 6},
+                       measure={"predictor": str(tmp_path / "block_lut.json")})
+    state = run_search(cfg, tmp_path / "run", progress=False)
+    rows = [t.result["flat"] for t in state.store.trials() if t.state == "COMPLETE"]
+    assert len(rows) == 6 and all(r["predicted_latency_ms"] > 0 for r in rows)
+    assert state.front()                                      # the front is over accuracy × predicted latency

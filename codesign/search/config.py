@@ -41,12 +41,15 @@ class AccuracyConfig:
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    """Measured latency on the host (or an RPC device): on every trial (``all``) or the final front."""
+    """Measured latency on the host (or an RPC device): on every trial (``all``) or the final front;
+    ``predictor``: a block latency table (``block_lut.json`` from ``codesign predictor build``) that
+    gives every trial a ``predicted_latency_ms`` for this host (units it lacks are measured once)."""
 
     runtime: str = "none"
     threads: int = 1
     trials: str = "front"
     rpc: str | None = None
+    predictor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class SearchConfig:
                                                   or v["measure"].trials != "all"):
             chk.fail("measure", "an objective or constraint on measured_latency_ms needs "
                                 "`measure: {runtime: ort|tvm, trials: all}`")
+        if "predicted_latency_ms" in metrics and (v["measure"] is None or not v["measure"].predictor):
+            chk.fail("measure", "an objective or constraint on predicted_latency_ms needs "
+                                "`measure: {predictor: block_lut.json}` (from `codesign predictor build`)")
         if v.get("searcher") == "oneshot" and v["accuracy"] is not None and v["accuracy"].fidelity == "proxy":
             chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
@@ -202,7 +208,7 @@ def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
 
 
 def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
-    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc"))
+    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc", "predictor"))
     if m is None:
         return None
     out: dict[str, Any] = {}
@@ -214,6 +220,8 @@ def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
         out["trials"] = chk.choice(m["trials"], "measure.trials", ("front", "all"))
     if m.get("rpc") is not None:
         out["rpc"] = chk.string(m["rpc"], "measure.rpc", r"[A-Za-z0-9_.\-]+:\d{1,5}", "HOST:PORT")
+    if m.get("predictor") is not None:
+        out["predictor"] = chk.string(m["predictor"], "measure.predictor", r".{1,4096}", "a block_lut.json path")
     return MeasureConfig(**out)
 
 

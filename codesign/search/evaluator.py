@@ -61,6 +61,11 @@ class CandidateEvaluator:
         self.space = ArchSpace.resolve(cfg.arch_space)
         self.accuracy = accuracy_source(cfg, self.space, run_dir)
         self._acc_cache: dict[str, float] = {}
+        self.predictor = None
+        if cfg.measure.predictor:
+            from latency_predictors.block_lut_predictor import BlockLutPredictor
+
+            self.predictor = BlockLutPredictor.load(cfg.measure.predictor)
 
     def __call__(self, cand: Candidate) -> TrialResult:
         from accel_models.registry import evaluate
@@ -83,10 +88,15 @@ class CandidateEvaluator:
             start = time.perf_counter()
             measured[m.runtime], iqr[m.runtime] = measure_latency(cand.arch, m.runtime, m.threads, m.rpc)
             t["measure_s"] = time.perf_counter() - start
+        predicted = {}
+        if self.predictor is not None:
+            start = time.perf_counter()
+            predicted["block_lut"] = self.predictor.predict(cand.arch, measure_missing=True)
+            t["predict_s"] = time.perf_counter() - start
         metrics = Metrics(accuracy=float(acc), latency_ms={self.cfg.backend: report.latency_ms},
                           energy_mj={self.cfg.backend: report.energy_mj}, area_mm2=report.area_mm2,
                           params=int(totals["params"]), macs=int(totals["macs"]),
-                          measured_latency_ms=measured, measured_latency_iqr_ms=iqr)
+                          measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted)
         return TrialResult(metrics, t)
 
 

@@ -6,7 +6,8 @@ A trial's *flat metrics* are one number per metric name (units in the names):
 - ``latency_ms``, ``energy_mj``, ``area_mm2`` from the configured cost-model backend on the
   candidate's accelerator;
 - ``params``, ``macs`` of the network;
-- ``measured_latency_ms``, the median measured on the host/remote runtime (when measured).
+- ``measured_latency_ms``, the median measured on the host/remote runtime (when measured);
+- ``predicted_latency_ms``, the block-level latency predictor's estimate for the host (when configured).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ METRICS: dict[str, str] = {  # name → natural direction
     "params": "minimize",
     "macs": "minimize",
     "measured_latency_ms": "minimize",
+    "predicted_latency_ms": "minimize",
 }
 HARDWARE_METRICS = ("latency_ms", "energy_mj", "area_mm2")
 
@@ -91,6 +93,8 @@ def flat_metrics(metrics: Metrics, backend: str, runtime: str | None = None) -> 
             out[name] = float(getattr(metrics, name))
     if runtime and runtime in metrics.measured_latency_ms:
         out["measured_latency_ms"] = metrics.measured_latency_ms[runtime]
+    if metrics.predicted_latency_ms:  # one predictor per run
+        out["predicted_latency_ms"] = next(iter(metrics.predicted_latency_ms.values()))
     return out
 
 
