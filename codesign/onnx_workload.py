@@ -61,9 +61,21 @@ def load_onnx(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
     if not path.is_file():
         raise ValidationError(Problem(str(path), "ONNX file not found"))
     try:
-        return onnx.load(str(path))
+        model = onnx.load(str(path))
+        _read_every_name(model.graph)
     except Exception as exc:  # noqa: BLE001 - protobuf raises many types for a corrupt file
         raise ValidationError(Problem(str(path), f"not a readable ONNX model ({type(exc).__name__}: {exc})")) from None
+    return model
+
+
+def _read_every_name(graph: onnx.GraphProto) -> None:
+    """Check every name is text: protobuf hands back a name that is not valid UTF-8 as ``bytes``, which
+    would fail later, far from the file, with a bare UnicodeDecodeError."""
+    names = [n for node in graph.node for n in (node.name, node.op_type, node.domain, *node.input, *node.output)]
+    names += [vi.name for vi in (*graph.input, *graph.output, *graph.value_info, *graph.initializer)]
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise ValueError(f"{len(bad)} names are not valid UTF-8 text, e.g. {bad[0]!r}")
 
 
 def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:

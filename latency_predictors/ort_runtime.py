@@ -1,6 +1,8 @@
 """Measured latency with onnxruntime on this CPU: explicit threads, full graph optimization, spinning on."""
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,8 @@ def ort_session(model: onnx.ModelProto | str | Path, threads: int = 1):
     ort.set_default_logger_severity(4)
     data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else _read(model)
     try:
-        return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        with contextlib.redirect_stdout(io.StringIO()):  # its "EP Error … retrying" banner for a corrupt model
+            return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
         where = "ONNX model" if isinstance(model, onnx.ModelProto) else str(model)
         raise ValidationError(Problem(where, f"onnxruntime cannot load the model: {str(exc).splitlines()[0]}")) from None

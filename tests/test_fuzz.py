@@ -35,3 +35,16 @@ def test_malformed_input_on_the_command_line_exits_2_with_a_message_and_no_trace
 def test_broken_onnx_handed_to_tvm_is_a_clear_codesign_error(kind, data):
     pytest.importorskip("tvm")
     _verdict(kind, data, verdict_api)
+
+
+def test_onnx_names_that_are_not_utf8_are_a_clear_error(tmp_path):
+    """Found by the fuzzer: protobuf returns such a name as bytes, which failed far from the file."""
+    from fuzz_inputs import Case, onnx_seed
+
+    data = bytearray(onnx_seed())
+    data[data.find(b"onnx::Conv_")] = 0x80
+    path = tmp_path / "bad_name.onnx"
+    path.write_bytes(bytes(data))
+    for kind in ("onnx", "onnx_ort"):
+        case = Case(kind, bytes(data), path)
+        assert verdict_api(case)[0] == "clear" and verdict_cli(case)[0] == "clear"
