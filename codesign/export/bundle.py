@@ -51,11 +51,9 @@ def default_out(run_dir: Path, trial: int) -> Path:
     return run_dir / "exports" / f"trial{trial}"
 
 
-def _check_onnx(model: torch.nn.Module, onnx_path: Path, images: torch.Tensor) -> dict[str, Any]:
-    """Largest logit difference and top-1 agreement between torch and onnxruntime over ``images``."""
-    from latency_predictors.ort_runtime import ort_session
-
-    sess = ort_session(onnx_path, threads=1)
+def _check_onnx(model: torch.nn.Module, sess, onnx_path: Path, images: torch.Tensor) -> dict[str, Any]:
+    """Largest logit difference and top-1 agreement between torch and onnxruntime (``sess`` on
+    ``onnx_path``) over ``images``."""
     worst, agree = 0.0, True
     with torch.no_grad():
         for x in images:
@@ -125,11 +123,11 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         save_weights(model, files.inside(staging, "weights.pt"))
         t = lap("weights_s", t)
         export_onnx(model, files.inside(staging, "model.onnx"))
-        checks = _check_onnx(model, staging / "model.onnx", images)
         from latency_predictors.ort_runtime import measure_ort, ort_session
 
-        sample = images[:1].numpy()
         sess = ort_session(staging / "model.onnx", threads=1)
+        checks = _check_onnx(model, sess, staging / "model.onnx", images)
+        sample = images[:1].numpy()
         np.save(files.inside(staging, "sample_input.npy"), sample)
         np.save(files.inside(staging, "sample_output.npy"), sess.run(None, {"input": sample})[0])
         t = lap("onnx_s", t)

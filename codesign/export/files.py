@@ -55,13 +55,22 @@ def write_accelerator_files(root: Path, accel: AccelConfig, workload: list[Layer
     return written
 
 
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def file_list(root: Path) -> list[dict[str, Any]]:
     """Every file of the bundle: relative path, size (bytes) and SHA-256."""
     out = []
     for p in sorted(root.rglob("*")):
         if p.is_file():
             out.append({"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size,
-                        "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+                        "sha256": sha256_of(p)})
     return out
 
 

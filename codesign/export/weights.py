@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,9 @@ from ..search.accuracy_sources import load_search_data, load_supernet, supernet_
 from ..search.config import SearchConfig
 from ..spaces.arch_space import ArchSpace
 from ..training import accuracy
+from .files import sha256_of
 
 WEIGHT_SOURCES = ("auto", "supernet", "standalone")
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def trained_network(cfg: SearchConfig, space: ArchSpace, run_dir: Path, arch: ArchConfig, source: str = "auto",
