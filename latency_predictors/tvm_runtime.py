@@ -98,19 +98,44 @@ def _register_fast_build() -> None:
     tvm_ffi.register_global_func("codesign.ms_fast_build", _fast_build, override=True)
 
 
+def trials_per_round(trials: int, tasks: int) -> int:
+    """Measured trials per task and round of MetaSchedule's task scheduler: the first round gives
+    every task this many, so the budget must be spread over the tasks (with ``min(64, trials)``, a
+    64-trial budget went to the first of ~50 tasks and left the rest as untuned scalar loops)."""
+    return max(1, min(64, trials // max(tasks, 1)))
+
+
+def _tuning_input(mod, target):
+    """The module as MetaSchedule extracts tasks from it (ops decomposed, fused, legalized)."""
+    import tvm
+    from tvm import relax
+
+    with target:
+        return tvm.transform.Sequential([relax.transform.DecomposeOpsForInference(),
+                                         relax.transform.CanonicalizeBindings(),
+                                         relax.pipeline.zero_pipeline()])(mod)
+
+
+def untuned_tasks(mod, target, db_dir: str | Path) -> list:
+    """``mod``'s kernels (MetaSchedule tasks) with no record yet in the database at ``db_dir``."""
+    from tvm.s_tir import meta_schedule as ms
+
+    database = ms.database.JSONDatabase(work_dir=str(db_dir))
+    return [t for t in ms.relax_integration.extract_tasks(_tuning_input(mod, target), target)
+            if not database.has_workload(t.dispatched[0])]
+
+
 def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None = None):
     """Tune ``mod``'s kernels not yet in the JSON database at ``db_dir`` (shared across candidates, so
-    a layer shape is tuned once) with at most ``trials`` measured trials; returns the tuned module."""
-    import tvm
+    a layer shape is tuned once) with at most ``trials`` measured trials; returns the tuned module.
+    The budget is spread so every kernel gets at least one measured schedule when ``trials`` ≥ the
+    number of kernels; a kernel left without one runs TVM's unscheduled default (scalar loops)."""
     from tvm import relax
     from tvm.s_tir import meta_schedule as ms
 
     db_dir = Path(db_dir)
     db_dir.mkdir(parents=True, exist_ok=True)
-    with target:
-        mod = tvm.transform.Sequential([relax.transform.DecomposeOpsForInference(),
-                                        relax.transform.CanonicalizeBindings(),
-                                        relax.pipeline.zero_pipeline()])(mod)
+    mod = _tuning_input(mod, target)
     database = ms.database.JSONDatabase(work_dir=str(db_dir))
     tasks = [t for t in ms.relax_integration.extract_tasks(mod, target)
              if not database.has_workload(t.dispatched[0])]
@@ -122,7 +147,8 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
         start = time.perf_counter()
         try:
             ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(db_dir),
-                               max_trials_global=trials, num_trials_per_iter=min(64, trials), builder=builder,
+                               max_trials_global=trials, num_trials_per_iter=trials_per_round(trials, len(tasks)),
+                               builder=builder,
                                runner=ms.runner.LocalRunner(), database=database)
         except Exception as exc:  # noqa: BLE001
             raise TvmError(f"MetaSchedule tuning failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
