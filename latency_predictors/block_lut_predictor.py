@@ -5,14 +5,17 @@ Every distinct unit (stem, block, head; see :mod:`latency_predictors.block_units
 alone, less the runtime's per-call cost, so fusion inside a block (conv + BN + activation, SE, the
 residual add, layout changes) is in the table. What a unit measured alone cannot see is the
 network's cache footprint: alone, a block's weights stay in cache between runs; in a network whose
-weights exceed the caches they stream from DRAM (measured here: the measured/table-sum ratio rises
-from ~0.95 to ~1.4 with the weight size, Spearman 0.8). The prediction is therefore
+weights exceed the last-level cache they stream from DRAM (measured here: the measured/table-sum
+ratio is ~0.97 below 16 MiB of weights and rises to ~1.2 at 32–48 MiB and ~1.45 above). So every
+unit with more than 256 KiB of weights is also measured *streamed* — with its weights coming from
+DRAM (:mod:`latency_predictors.weight_streaming`) — and the prediction is
 
-    latency_ms = (Σ units' ms + run overhead) × exp(θ · f(network))
+    latency_ms = (Σ units' cached ms + run overhead) × exp(θ · f(network))
 
-with ``f`` = log table sum, log weight bytes and hinges of it at 1, 2, 4, 8, 16 and 32 MiB (cache
-sizes), log activation elements, log MACs and the block count, and θ fitted by ridge regression
-(cross-validated penalty) on measured networks. It persists as plain JSON.
+with ``f`` = log table sum, log weight MiB and hinges of it at 8, 16, 24, 32 and 48 MiB, log of the
+streamed/cached sum ratio alone and times each hinge (how much of the streaming cost a network of
+that size pays), log activation elements, log MACs and the block count; θ fitted by ridge
+regression (cross-validated penalty) on measured networks. It persists as plain JSON.
 """
 from __future__ import annotations
 
@@ -29,27 +32,33 @@ from codesign.workload import arch_workload
 from .block_units import network_units
 from .environment import environment
 from .lut_predictor import NotCovered, own_time_ms, run_overhead_ms
+from .weight_streaming import streamed_time_ms
 
-FORMAT = "codesign-latency-block-lut/1"
-HINGES_MIB = (1, 2, 4, 8, 16, 32)
+FORMAT = "codesign-latency-block-lut/2"
+HINGES_MIB = (8, 16, 24, 32, 48)
 CORRECTION_FEATURES = ["log_unit_sum_ms", "log_weight_mib", *[f"hinge_{h}mib" for h in HINGES_MIB],
+                       "log_streamed_over_cached", *[f"log_streamed_over_cached_x_hinge_{h}mib" for h in HINGES_MIB],
                        "log_activation_melems", "log_mmacs", "blocks"]
 
 
-def correction_features(arch: ArchConfig, unit_sum_ms: float) -> np.ndarray:
+def correction_features(arch: ArchConfig, unit_sum_ms: float, streamed_sum_ms: float) -> np.ndarray:
+    """The network features of the correction, in :data:`CORRECTION_FEATURES` order (sums in ms)."""
     layers = arch_workload(arch)
     weight_mib = max(sum(l.weight_elems for l in layers) * 4 / 2**20, 1e-6)   # float32 weights
     acts = max(sum(l.input_elems + l.output_elems for l in layers) / 1e6, 1e-6)
     macs = max(sum(l.macs for l in layers) / 1e6, 1e-6)
     lw = np.log(weight_mib)
-    return np.array([np.log(max(unit_sum_ms, 1e-6)), lw, *[max(0.0, lw - np.log(h)) for h in HINGES_MIB],
+    hinges = [max(0.0, lw - np.log(h)) for h in HINGES_MIB]
+    streaming = np.log(max(streamed_sum_ms, 1e-6) / max(unit_sum_ms, 1e-6))
+    return np.array([np.log(max(unit_sum_ms, 1e-6)), lw, *hinges, streaming, *[streaming * h for h in hinges],
                      np.log(acts), np.log(macs), float(len(arch.blocks))])
 
 
 @dataclass
 class BlockLutPredictor:
     threads: int = 1
-    table_ms: dict[str, float] = field(default_factory=dict)
+    table_ms: dict[str, float] = field(default_factory=dict)          # unit → own time, weights cached (ms)
+    streamed_ms: dict[str, float] = field(default_factory=dict)       # unit → own time, weights from DRAM (ms)
     run_overhead_ms: float | None = None
     coef: list[float] = field(default_factory=lambda: [0.0] * len(CORRECTION_FEATURES))
     intercept: float = 0.0
@@ -63,16 +72,28 @@ class BlockLutPredictor:
             self.env = environment("ort", self.threads)
         todo = [u for u in network_units(arch) if u.key not in self.table_ms]
         for unit in todo:
-            self.table_ms[unit.key] = own_time_ms(unit.onnx(), self.run_overhead_ms, self.threads)
+            model = unit.onnx()
+            streamed = streamed_time_ms(model, self.run_overhead_ms, self.threads)
+            if streamed is not None:
+                self.streamed_ms[unit.key] = streamed
+            self.table_ms[unit.key] = own_time_ms(model, self.run_overhead_ms, self.threads)
         return len(todo)
 
-    def unit_sum(self, arch: ArchConfig) -> float:
-        """Σ of the units' own times plus one call's overhead (ms); an error if a unit is missing."""
+    def unit_sums(self, arch: ArchConfig) -> tuple[float, float]:
+        """Σ of the units' own times plus one call's overhead (ms), with weights cached and with
+        weights streamed from DRAM (units too small to stream count as cached); an error if a unit
+        is missing."""
         keys = [u.key for u in network_units(arch)]
         missing = [k for k in keys if k not in self.table_ms]
         if missing:
             raise NotCovered(missing, 1 - len(missing) / len(keys), what="unit")
-        return float(sum(self.table_ms[k] for k in keys) + (self.run_overhead_ms or 0.0))
+        run = self.run_overhead_ms or 0.0
+        return (float(sum(self.table_ms[k] for k in keys) + run),
+                float(sum(self.streamed_ms.get(k, self.table_ms[k]) for k in keys) + run))
+
+    def unit_sum(self, arch: ArchConfig) -> float:
+        """Σ of the units' own times (weights cached) plus one call's overhead (ms)."""
+        return self.unit_sums(arch)[0]
 
     def fit(self, archs: list[ArchConfig], measured_ms: list[float]) -> BlockLutPredictor:
         """Fit the network correction on measured networks (their units must be in the table)."""
@@ -80,9 +101,10 @@ class BlockLutPredictor:
 
         if len(archs) != len(measured_ms) or len(archs) < 5:
             raise ValidationError(Problem("block LUT predictor", f"needs at least 5 measured networks, got {len(archs)}"))
-        sums = np.array([self.unit_sum(a) for a in archs])
-        x = np.stack([correction_features(a, s) for a, s in zip(archs, sums)])
-        model = RidgeCV(alphas=np.logspace(-4, 2, 30)).fit(x, np.log(np.asarray(measured_ms) / sums))
+        sums = [self.unit_sums(a) for a in archs]
+        x = np.stack([correction_features(a, *s) for a, s in zip(archs, sums)])
+        cached = np.array([s[0] for s in sums])
+        model = RidgeCV(alphas=np.logspace(-4, 2, 30)).fit(x, np.log(np.asarray(measured_ms) / cached))
         self.coef, self.intercept = [float(c) for c in model.coef_], float(model.intercept_)
         return self
 
@@ -91,14 +113,16 @@ class BlockLutPredictor:
         """Predicted latency (ms) of ``arch`` on the device the table was measured on."""
         if measure_missing:
             self.extend(arch)
-        s = self.unit_sum(arch)
-        return float(s * np.exp(correction_features(arch, s) @ np.asarray(self.coef) + self.intercept))
+        cached, streamed = self.unit_sums(arch)
+        return float(cached * np.exp(correction_features(arch, cached, streamed) @ np.asarray(self.coef)
+                                     + self.intercept))
 
     # ---- persistence (plain JSON) ----------------------------------------------------------
     def save(self, path: str | Path) -> None:
         write_json_atomic(path, {"format": FORMAT, "threads": self.threads, "env": self.env,
                                  "run_overhead_ms": self.run_overhead_ms, "features": CORRECTION_FEATURES,
-                                 "coef": self.coef, "intercept": self.intercept, "units_ms": self.table_ms}, indent=1)
+                                 "coef": self.coef, "intercept": self.intercept, "units_ms": self.table_ms,
+                                 "streamed_units_ms": self.streamed_ms}, indent=1)
 
     @classmethod
     def load(cls, path: str | Path) -> BlockLutPredictor:
@@ -106,9 +130,14 @@ class BlockLutPredictor:
         data = read_json(p, "block latency table", FORMAT)
         if data.get("features") != CORRECTION_FEATURES:
             raise ValidationError(Problem(f"{p}:features", "correction features differ from this version's; rebuild it"))
-        table = data.get("units_ms", {})
-        bad = [k for k, v in table.items() if not isinstance(v, (int, float)) or not v > 0]
-        if bad:
-            raise ValidationError(Problem(f"{p}:units_ms", f"{len(bad)} entries are not positive numbers, e.g. {bad[0]}"))
-        return cls(int(data.get("threads", 1)), dict(table), data.get("run_overhead_ms"),
+        tables = {}
+        for name in ("units_ms", "streamed_units_ms"):
+            table = data.get(name, {})
+            if not isinstance(table, dict):
+                raise ValidationError(Problem(f"{p}:{name}", "expected a mapping of unit → ms"))
+            bad = [k for k, v in table.items() if not isinstance(v, (int, float)) or not v > 0]
+            if bad:
+                raise ValidationError(Problem(f"{p}:{name}", f"{len(bad)} entries are not positive numbers, e.g. {bad[0]}"))
+            tables[name] = dict(table)
+        return cls(int(data.get("threads", 1)), tables["units_ms"], tables["streamed_units_ms"], data.get("run_overhead_ms"),
                    [float(c) for c in data["coef"]], float(data["intercept"]), data.get("env", {}))

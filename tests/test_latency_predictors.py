@@ -107,3 +107,42 @@ def test_block_lut_predictor_measures_units_once_fits_its_correction_and_round_t
     pred.save(tmp_path / "block_lut.json")
     again = BlockLutPredictor.load(tmp_path / "block_lut.json")
     assert again.predict(archs[3]) == pytest.approx(pred.predict(archs[3]))
+
+
+def test_weight_streaming_runs_copies_with_their_own_weights_and_skips_light_units():
+    import onnxruntime
+
+    from latency_predictors.block_units import network_units
+    from latency_predictors.weight_streaming import (MIN_STREAMED_WEIGHT_BYTES, last_level_cache_bytes,
+                                                     streamed_time_ms, weight_bytes, weight_copies)
+
+    heavy = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c64_s1:ibn_k5_e6_c256_s1:head_c64")
+    units = network_units(heavy)
+    block = units[1].onnx()
+    assert weight_bytes(block) >= MIN_STREAMED_WEIGHT_BYTES
+    copies = weight_copies(block, 3)
+    assert len(copies.graph.initializer) == 3 * len(block.graph.initializer)
+    assert len({t.name for t in copies.graph.initializer}) == len(copies.graph.initializer)   # own weights
+    x = np.random.default_rng(0).standard_normal(units[1].input_shape).astype(np.float32)
+    run = lambda m: onnxruntime.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {m.graph.input[0].name: x})
+    alone, together = run(block)[0], run(copies)
+    assert len(together) == 3 and all(np.allclose(t, alone, atol=1e-5) for t in together)
+    assert last_level_cache_bytes() > 0
+    assert streamed_time_ms(units[0].onnx(), 0.0, 1) is None           # the stem's few weights: not streamed
+    assert streamed_time_ms(block, 0.0, 1, footprint_bytes=4 * weight_bytes(block)) > 0
+
+
+def test_block_lut_keeps_streamed_times_of_heavy_units_only(tmp_path):
+    from latency_predictors.block_lut_predictor import BlockLutPredictor
+    from latency_predictors.block_units import network_units
+    from latency_predictors.weight_streaming import MIN_STREAMED_WEIGHT_BYTES, weight_bytes
+
+    heavy = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c64_s1:ibn_k5_e6_c256_s1:head_c64")
+    pred = BlockLutPredictor(threads=1)
+    pred.extend(heavy)
+    expect = {u.key for u in network_units(heavy) if weight_bytes(u.onnx()) >= MIN_STREAMED_WEIGHT_BYTES}
+    assert set(pred.streamed_ms) == expect and expect
+    cached, streamed = pred.unit_sums(heavy)
+    assert cached == pytest.approx(pred.unit_sum(heavy)) and streamed > 0
+    pred.save(tmp_path / "t.json")
+    assert BlockLutPredictor.load(tmp_path / "t.json").streamed_ms == pred.streamed_ms
