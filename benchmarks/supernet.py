@@ -52,11 +52,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sa-seeds", type=int, default=None, help="stand-alone training seeds per subnet (3; quick: 1)")
+    ap.add_argument("--sa-epochs", type=int, default=None, help="stand-alone training epochs per subnet (6; quick: 1)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     q = args.quick
     n_subnets, sn_steps, sa_epochs, n_pred = (10, 80, 1, 30) if q else (20, 1200, 6, 120)
     sa_seeds = args.sa_seeds or (1 if q else 3)
+    sa_epochs = args.sa_epochs or sa_epochs
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.resolve("ibn_32_compact")
     data = load_dataset("digits", resolution=32, seed=args.seed)
@@ -126,7 +128,8 @@ def main(argv=None) -> int:
         "supernet_acc_range": [float(min(sn_acc)), float(max(sn_acc))],
         "standalone_acc_range": [float(min(sa_acc)), float(max(sa_acc))],
     }
-    cmd = "python benchmarks/supernet.py" + (" --quick" if q else "") + (f" --threads {args.threads}" if args.threads != 2 else "")
+    cmd = ("python benchmarks/supernet.py" + (" --quick" if q else "") + (f" --threads {args.threads}" if args.threads != 2 else "")
+           + (f" --sa-seeds {args.sa_seeds}" if args.sa_seeds else "") + (f" --sa-epochs {args.sa_epochs}" if args.sa_epochs else ""))
     publish("supernet" + ("_quick" if q else ""), res, cmd,
             "Digits, compact space for the supernet; accuracies on the 540 held-out images.")
     return 0

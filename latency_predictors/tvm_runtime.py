@@ -105,6 +105,16 @@ def trials_per_round(trials: int, tasks: int) -> int:
     return max(1, min(64, trials // max(tasks, 1)))
 
 
+#: below this many trials per kernel, MetaSchedule's evolutionary search has too few measurements to
+#: train its cost model, so schedules are drawn at random from the design space instead ("replay-trace"),
+#: which skips the ~3 s of cost-model search per kernel and round
+EVOLUTIONARY_MIN_TRIALS_PER_TASK = 16
+
+
+def search_strategy(trials: int, tasks: int) -> str:
+    return "evolutionary" if trials_per_round(trials, tasks) >= EVOLUTIONARY_MIN_TRIALS_PER_TASK else "replay-trace"
+
+
 def _tuning_input(mod, target):
     """The module as MetaSchedule extracts tasks from it (ops decomposed, fused, legalized)."""
     import tvm
@@ -141,7 +151,8 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
              if not database.has_workload(t.dispatched[0])]
     if tasks and trials > 0:
         contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply", strategy="evolutionary", seed=0)
+            extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply",
+            strategy=search_strategy(trials, len(tasks)), seed=0)
         builder = ms.builder.LocalBuilder(timeout_sec=60, f_build="codesign.ms_fast_build",
                                           initializer=_register_fast_build)
         start = time.perf_counter()
