@@ -5,9 +5,9 @@ predictors tested on held-out networks, and TVM against onnxruntime.
     python benchmarks/latency_predictors.py --tvm-only --tvm-networks 1 --tune-trials 1000   # a tuning budget study
 
 Networks come from the default space; each is exported to ONNX and measured with onnxruntime at 1
-intra-op thread (warm-up, ≥ 50 timed runs, re-measured up to 3× while CV > 5%) in 3 rounds, all
+intra-op thread (warm-up, ≥ 50 timed runs, re-measured up to 3× while CV > 5%) in 5 rounds, all
 networks one after the other per round, so slow drifts of this shared machine hit every network
-alike; a network's latency is the median of its 3 rounds. ``repeat_within_10pct`` is the share of
+alike; a network's latency is the median of its 5 rounds. ``repeat_within_10pct`` is the share of
 networks whose first two rounds agree within 10%: the noise floor any predictor is judged against.
 Predictors: the layer lookup table (every distinct layer of the training networks, measured alone;
 test networks' missing layers measured on the spot), the learned linear model (fitted on the
@@ -44,6 +44,9 @@ from latency_predictors.block_lut_predictor import BlockLutPredictor  # noqa: E4
 from latency_predictors.learned_predictor import LearnedPredictor  # noqa: E402
 from latency_predictors.lut_predictor import LutPredictor  # noqa: E402
 from latency_predictors.ort_runtime import measure_ort  # noqa: E402
+
+
+ROUNDS = 5  # measurement rounds per network; its latency is the median over them
 
 
 def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
@@ -103,8 +106,8 @@ def main(argv=None) -> int:
     archs = [space.sample(rng) for _ in range(n_train + n_test)]
     protos = [export_onnx(a) for a in archs]
     t0 = time.perf_counter()
-    rounds = [[measure_ort(p, threads=1) for p in protos] for _ in range(3)]
-    measure_s = (time.perf_counter() - t0) / 3
+    rounds = [[measure_ort(p, threads=1) for p in protos] for _ in range(ROUNDS)]
+    measure_s = (time.perf_counter() - t0) / ROUNDS
     meas = rounds[0]
     per_round = np.array([[m.median_ms for m in r] for r in rounds])
     measured = np.median(per_round, axis=0)
