@@ -46,7 +46,7 @@ from latency_predictors.lut_predictor import LutPredictor  # noqa: E402
 from latency_predictors.ort_runtime import measure_ort  # noqa: E402
 
 
-ROUNDS = 5  # measurement rounds per network; its latency is the median over them
+ROUNDS = 5  # measurement rounds per network (quick: 3); its latency is the median over them
 
 
 def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]:
@@ -106,8 +106,9 @@ def main(argv=None) -> int:
     archs = [space.sample(rng) for _ in range(n_train + n_test)]
     protos = [export_onnx(a) for a in archs]
     t0 = time.perf_counter()
-    rounds = [[measure_ort(p, threads=1) for p in protos] for _ in range(ROUNDS)]
-    measure_s = (time.perf_counter() - t0) / ROUNDS
+    n_rounds = 3 if q else ROUNDS
+    rounds = [[measure_ort(p, threads=1) for p in protos] for _ in range(n_rounds)]
+    measure_s = (time.perf_counter() - t0) / n_rounds
     meas = rounds[0]
     per_round = np.array([[m.median_ms for m in r] for r in rounds])
     measured = np.median(per_round, axis=0)
