@@ -111,8 +111,9 @@ def trials_per_round(trials: int, tasks: int) -> int:
 EVOLUTIONARY_MIN_TRIALS_PER_TASK = 16
 
 
-def search_strategy(trials: int, tasks: int) -> str:
-    return "evolutionary" if trials_per_round(trials, tasks) >= EVOLUTIONARY_MIN_TRIALS_PER_TASK else "replay-trace"
+def search_strategy(per_round: int) -> str:
+    """MetaSchedule's search strategy for ``per_round`` trials per kernel (see :func:`trials_per_round`)."""
+    return "evolutionary" if per_round >= EVOLUTIONARY_MIN_TRIALS_PER_TASK else "replay-trace"
 
 
 def _tuning_input(mod, target):
@@ -126,13 +127,20 @@ def _tuning_input(mod, target):
                                          relax.pipeline.zero_pipeline()])(mod)
 
 
+def _tasks_missing_from(prepared, target, database) -> list:
+    """The kernels (MetaSchedule tasks) of a module prepared by :func:`_tuning_input` with no record
+    in ``database``."""
+    from tvm.s_tir import meta_schedule as ms
+
+    return [t for t in ms.relax_integration.extract_tasks(prepared, target)
+            if not database.has_workload(t.dispatched[0])]
+
+
 def untuned_tasks(mod, target, db_dir: str | Path) -> list:
     """``mod``'s kernels (MetaSchedule tasks) with no record yet in the database at ``db_dir``."""
     from tvm.s_tir import meta_schedule as ms
 
-    database = ms.database.JSONDatabase(work_dir=str(db_dir))
-    return [t for t in ms.relax_integration.extract_tasks(_tuning_input(mod, target), target)
-            if not database.has_workload(t.dispatched[0])]
+    return _tasks_missing_from(_tuning_input(mod, target), target, ms.database.JSONDatabase(work_dir=str(db_dir)))
 
 
 def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None = None):
@@ -147,19 +155,18 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
     db_dir.mkdir(parents=True, exist_ok=True)
     mod = _tuning_input(mod, target)
     database = ms.database.JSONDatabase(work_dir=str(db_dir))
-    tasks = [t for t in ms.relax_integration.extract_tasks(mod, target)
-             if not database.has_workload(t.dispatched[0])]
+    tasks = _tasks_missing_from(mod, target, database)
     if tasks and trials > 0:
+        per_round = trials_per_round(trials, len(tasks))
         contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
             extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply",
-            strategy=search_strategy(trials, len(tasks)), seed=0)
+            strategy=search_strategy(per_round), seed=0)
         builder = ms.builder.LocalBuilder(timeout_sec=60, f_build="codesign.ms_fast_build",
                                           initializer=_register_fast_build)
         start = time.perf_counter()
         try:
             ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(db_dir),
-                               max_trials_global=trials, num_trials_per_iter=trials_per_round(trials, len(tasks)),
-                               builder=builder,
+                               max_trials_global=trials, num_trials_per_iter=per_round, builder=builder,
                                runner=ms.runner.LocalRunner(), database=database)
         except Exception as exc:  # noqa: BLE001
             raise TvmError(f"MetaSchedule tuning failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None

@@ -14,6 +14,7 @@ the block lookup table's error on networks above ~24 MiB of weights came from ex
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,12 @@ from onnx import helper
 
 from .ort_runtime import measure_ort
 
-#: units with fewer weight bytes than this are not worth streaming (their DRAM time is < 1 µs)
+#: units with fewer weight bytes than this are not streamed (a few µs of DRAM traffic at most)
 MIN_STREAMED_WEIGHT_BYTES = 256 * 1024
 MAX_COPIES = 128
 
 
+@lru_cache(maxsize=1)
 def last_level_cache_bytes(default: int = 32 * 2**20) -> int:
     """Size of this CPU's largest cache (bytes), from sysfs; ``default`` where sysfs does not say."""
     sizes = []
