@@ -1,7 +1,7 @@
 """Latency benchmark: onnxruntime measurements of random networks, the lookup-table and learned
 predictors tested on held-out networks, and TVM against onnxruntime.
 
-    python benchmarks/latency_predictors.py [--quick] [--tune-trials N]
+    python benchmarks/latency_predictors.py [--quick] [--tune-trials N] [--save-measurements FILE.json]
     python benchmarks/latency_predictors.py --tvm-only --tvm-networks 1 --tune-trials 1000   # a tuning budget study
 
 Networks come from the default space; each is exported to ONNX and measured with onnxruntime at 1
@@ -26,6 +26,7 @@ os.environ.setdefault("TVM_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -53,6 +54,18 @@ def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]
     rel = np.abs(pred - measured) / measured
     return float((rel <= 0.10).mean()), float(stats.spearmanr(pred, measured)[0]), \
         float(np.sqrt(np.mean((pred - measured) ** 2)))
+
+
+def save_measurements(path: str, archs, per_round: np.ndarray, n_train: int, test_predictions: dict) -> None:
+    """Per-network data behind the figures, for analysis without re-measuring: architecture strings,
+    each round's median latency (ms) and, for the test networks, every predictor's prediction (ms)."""
+    rows = [{"arch": a.to_string(), "split": "train" if i < n_train else "test",
+             "rounds_ms": [float(v) for v in per_round[:, i]], "measured_ms": float(np.median(per_round[:, i]))}
+            for i, a in enumerate(archs)]
+    for name, pred in test_predictions.items():
+        for row, value in zip(rows[n_train:], pred):
+            row[f"{name}_ms"] = float(value)
+    Path(path).write_text(json.dumps(rows, indent=1))
 
 
 def tvm_against_ort(protos, ort_ms, tune_trials: int) -> tuple[list[float], list[float], float]:
@@ -94,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tune-trials", type=int, default=None, help="per network (default 64; quick: 0)")
     ap.add_argument("--tvm-only", action="store_true", help="only TVM against onnxruntime (section latency_tvm_budget)")
     ap.add_argument("--tvm-networks", type=int, default=None, help="networks compared with TVM (5; quick: 2)")
+    ap.add_argument("--save-measurements", metavar="PATH", default=None,
+                    help="also write every network's measured rounds and predictions (ms) to this JSON file")
     args = ap.parse_args(argv)
     if args.tvm_only:
         return tvm_budget(args)
@@ -132,6 +147,9 @@ def main(argv=None) -> int:
     block_build_s = time.perf_counter() - t0
     block.fit(archs[train], list(measured[train]))
     block_pred = np.array([block.predict(a, measure_missing=True) for a in archs[test]])
+    if args.save_measurements:
+        save_measurements(args.save_measurements, archs, per_round, n_train,
+                          {"block_lut": block_pred, "lut": lut_pred, "learned": learned_pred})
     w_block, s_block, r_block = scores(block_pred, measured[test])
     w_lut, s_lut, r_lut = scores(lut_pred, measured[test])
     w_learned, s_learned, r_learned = scores(learned_pred, measured[test])
