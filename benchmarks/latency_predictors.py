@@ -56,6 +56,23 @@ def scores(pred: np.ndarray, measured: np.ndarray) -> tuple[float, float, float]
         float(np.sqrt(np.mean((pred - measured) ** 2)))
 
 
+def within_by_weight_size(archs, pred: np.ndarray, measured: np.ndarray) -> dict:
+    """Share within ±10% for test networks whose float32 weights fit in half the last-level cache and
+    for the rest (the table is exact-ish for the former; the latter pay DRAM traffic that depends on
+    how much of the shared cache the machine's other tenants hold at the time)."""
+    from latency_predictors.weight_streaming import last_level_cache_bytes
+
+    half_llc_mib = last_level_cache_bytes() / 2 / 2**20
+    weight_mib = np.array([sum(l.weight_elems for l in arch_workload(a)) * 4 / 2**20 for a in archs])
+    ok = np.abs(pred - measured) / measured <= 0.10
+    fits = weight_mib <= half_llc_mib
+    return {"half_llc_mib": half_llc_mib,
+            "within_10pct_block_lut_weights_fit_half_llc": float(ok[fits].mean()) if fits.any() else None,
+            "n_test_weights_fit_half_llc": int(fits.sum()),
+            "within_10pct_block_lut_weights_exceed_half_llc": float(ok[~fits].mean()) if (~fits).any() else None,
+            "n_test_weights_exceed_half_llc": int((~fits).sum())}
+
+
 def save_measurements(path: str, archs, per_round: np.ndarray, n_train: int, test_predictions: dict) -> None:
     """Per-network data behind the figures, for analysis without re-measuring: architecture strings,
     each round's median latency (ms) and, for the test networks, every predictor's prediction (ms)."""
@@ -151,6 +168,7 @@ def main(argv=None) -> int:
         save_measurements(args.save_measurements, archs, per_round, n_train,
                           {"block_lut": block_pred, "lut": lut_pred, "learned": learned_pred})
     w_block, s_block, r_block = scores(block_pred, measured[test])
+    by_size = within_by_weight_size(archs[test], block_pred, measured[test])
     w_lut, s_lut, r_lut = scores(lut_pred, measured[test])
     w_learned, s_learned, r_learned = scores(learned_pred, measured[test])
 
@@ -158,6 +176,7 @@ def main(argv=None) -> int:
 
     res = {
         "within_10pct_block_lut": w_block, "spearman_block_lut": s_block, "rmse_ms_block_lut": r_block,
+        **by_size,
         "within_10pct_lut": w_lut, "within_10pct_learned": w_learned,
         "spearman_lut": s_lut, "spearman_learned": s_learned,
         "rmse_ms_lut": r_lut, "rmse_ms_learned": r_learned, "repeat_within_10pct": repeat,

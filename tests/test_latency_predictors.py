@@ -146,3 +146,23 @@ def test_block_lut_keeps_streamed_times_of_heavy_units_only(tmp_path):
     assert cached == pytest.approx(pred.unit_sum(heavy)) and streamed > 0
     pred.save(tmp_path / "t.json")
     assert BlockLutPredictor.load(tmp_path / "t.json").streamed_ms == pred.streamed_ms
+
+
+def test_streamed_share_counts_only_the_weights_beyond_each_effective_cache(tmp_path):
+    from latency_predictors.block_lut_predictor import (CORRECTION_FEATURES, EFFECTIVE_CACHES_MIB, BlockLutPredictor,
+                                                        correction_features)
+    from codesign.errors import ValidationError
+
+    small = NET                                            # well under 8 MiB of float32 weights
+    big = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c32_s1:ibn_k3_e6_c320_s2,ibn_k3_e6_c320_s1,"
+                                 "ibn_k3_e6_c320_s1,ibn_k3_e6_c320_s1:head_c1280")
+    share = [CORRECTION_FEATURES.index(f"streamed_share_beyond_{c}mib") for c in EFFECTIVE_CACHES_MIB]
+    assert correction_features(small, 1.0, 2.0)[share] == pytest.approx(0.0)     # all fits in cache
+    f = correction_features(big, 1.0, 2.0)[share]
+    assert np.all(np.diff(f) <= 0) and f[0] > 0            # less streams the larger the cache
+    assert np.all(f < np.log(2.0))                          # never more than every weight from DRAM
+    assert correction_features(big, 1.0, 1.0)[share] == pytest.approx(0.0)       # streaming costs nothing
+    old = tmp_path / "old.json"                             # a table of the hinge version (format /2)
+    old.write_text('{"format": "codesign-latency-block-lut/2", "units_ms": {}}')
+    with pytest.raises(ValidationError, match="format"):
+        BlockLutPredictor.load(old)
