@@ -136,11 +136,14 @@ def _tasks_missing_from(prepared, target, database) -> list:
             if not database.has_workload(t.dispatched[0])]
 
 
-def untuned_tasks(mod, target, db_dir: str | Path) -> list:
-    """``mod``'s kernels (MetaSchedule tasks) with no record yet in the database at ``db_dir``."""
+def untuned_tasks(model: onnx.ModelProto | str | Path, target, db_dir: str | Path,
+                  default_schedules: bool = True) -> list:
+    """The kernels (MetaSchedule tasks) of ``model``, as :func:`schedule_model` tunes it, with no record
+    yet in the database at ``db_dir``."""
     from tvm.s_tir import meta_schedule as ms
 
-    return _tasks_missing_from(_tuning_input(mod, target), target, ms.database.JSONDatabase(work_dir=str(db_dir)))
+    mod = _tuning_input(_relax_module(model, default_schedules), target)
+    return _tasks_missing_from(mod, target, ms.database.JSONDatabase(work_dir=str(db_dir)))
 
 
 def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None = None):
@@ -177,15 +180,49 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
         return relax.transform.MetaScheduleApplyDatabase()(mod)
 
 
+def _relax_module(model: onnx.ModelProto | str | Path, default_schedules: bool):
+    """The imported module; with ``default_schedules``, cropped and channels-last (what gets tuned)."""
+    from .tvm_schedules import crop_padding_only_taps, to_channels_last
+
+    mod = import_onnx(model)
+    if not default_schedules:
+        return mod
+    try:
+        return to_channels_last(crop_padding_only_taps(mod))
+    except Exception as exc:  # noqa: BLE001
+        raise TvmError(f"TVM layout rewrite failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def schedule_model(model: onnx.ModelProto | str | Path, target, tune_trials: int = 0,
+                   db_dir: str | Path | None = None, default_schedules: bool = True):
+    """The imported Relax module with its kernels scheduled, ready for ``tvm.compile``.
+
+    With ``tune_trials`` > 0, MetaSchedule tunes first (database in ``db_dir``). With
+    ``default_schedules`` (the default) the convolutions run channels-last with their padding-only taps
+    cropped, and every kernel the tuning database has no record for gets codesign's fixed CPU schedule
+    (:mod:`latency_predictors.tvm_schedules`); without, such kernels are TVM's naive loop nests."""
+    from .tvm_schedules import apply_default_schedules
+
+    mod = _relax_module(model, default_schedules)
+    try:
+        if tune_trials > 0:
+            mod = tune(mod, target, tune_trials, db_dir or Path(tempfile.mkdtemp(prefix="codesign-ms-")))
+        elif default_schedules:
+            mod = _tuning_input(mod, target)
+        return apply_default_schedules(mod, target) if default_schedules else mod
+    except TvmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise TvmError(f"TVM scheduling failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
 def compile_model(model: onnx.ModelProto | str | Path, threads: int = 1, tune_trials: int = 0,
-                  db_dir: str | Path | None = None, target=None):
-    """Import and compile; with ``tune_trials`` > 0, MetaSchedule-tune first (database in ``db_dir``)."""
+                  db_dir: str | Path | None = None, target=None, default_schedules: bool = True):
+    """Import, schedule (:func:`schedule_model`) and compile for ``target`` (default: this host)."""
     import tvm
 
     target = target or host_target(threads)
-    mod = import_onnx(model)
-    if tune_trials > 0:
-        mod = tune(mod, target, tune_trials, db_dir or Path(tempfile.mkdtemp(prefix="codesign-ms-")))
+    mod = schedule_model(model, target, tune_trials, db_dir, default_schedules)
     try:
         return tvm.compile(mod, target=target)
     except Exception as exc:  # noqa: BLE001

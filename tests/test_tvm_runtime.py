@@ -8,8 +8,7 @@ import pytest
 from codesign import ArchConfig, UnsupportedOpError
 from codesign.onnx_export import export_onnx
 from latency_predictors.ort_runtime import ort_session
-from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, import_onnx,
-                                            measure_tvm, start_rpc_server, untuned_tasks)
+from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, measure_tvm, start_rpc_server, untuned_tasks)
 
 NET = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c16_s1_hswish:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c64")
 
@@ -70,7 +69,7 @@ def test_metaschedule_tuning_runs_and_its_database_is_reused(tmp_path):
     first = measure_tvm(model, tune_trials=16, db_dir=db, repeats=5, min_repeat_ms=5)
     assert first.median_ms > 0 and any(db.glob("*.json"))
     # the budget reached every kernel (it once all went to the first of them)
-    assert untuned_tasks(import_onnx(model), host_target(1), db) == []
+    assert untuned_tasks(model, host_target(1), db) == []
     import time
 
     t = time.perf_counter()
