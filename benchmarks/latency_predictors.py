@@ -15,8 +15,10 @@ training networks), and the block lookup table with its fitted network correctio
 stem/block/head of the training networks measured alone — with its weights cached and, above 256 KiB
 of weights, streaming from DRAM — correction fitted on the training networks, test networks'
 missing units measured on the spot). TVM: the same networks compiled for this CPU (1 thread),
-untuned and MetaSchedule-tuned with ``--tune-trials`` trials per network, spread over the
-network's kernels (one database shared by all, so repeated kernels are tuned once).
+untuned (codesign's default channels-last schedules, :mod:`latency_predictors.tvm_schedules`) and
+tuned with ``--tune-trials`` trials per network (default 300): the convolution tile choices of each
+kernel measured first, MetaSchedule's search for the rest of the budget, the fastest record per
+kernel applied (one database shared by all networks, so repeated kernels are tuned once).
 """
 from __future__ import annotations
 
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tune-trials", type=int, default=None, help="per network (default 64; quick: 0)")
+    ap.add_argument("--tune-trials", type=int, default=None, help="per network (default 300; quick: 0)")
     ap.add_argument("--tvm-only", action="store_true", help="only TVM against onnxruntime (section latency_tvm_budget)")
     ap.add_argument("--tvm-networks", type=int, default=None, help="networks compared with TVM (5; quick: 2)")
     ap.add_argument("--save-measurements", metavar="PATH", default=None,
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
     q = args.quick
     n_train, n_test, n_tvm = (30, 20, 2) if q else (100, 60, 5)
     n_tvm = args.tvm_networks or n_tvm
-    tune_trials = args.tune_trials if args.tune_trials is not None else (0 if q else 64)
+    tune_trials = args.tune_trials if args.tune_trials is not None else (0 if q else 300)
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.default()
     archs = [space.sample(rng) for _ in range(n_train + n_test)]

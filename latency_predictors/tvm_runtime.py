@@ -146,11 +146,47 @@ def untuned_tasks(model: onnx.ModelProto | str | Path, target, db_dir: str | Pat
     return _tasks_missing_from(mod, target, ms.database.JSONDatabase(work_dir=str(db_dir)))
 
 
+def measure_kernel_schedules(tasks, target, database, builder, runner, per_task: int = 1 << 30) -> int:
+    """Build and time (MetaSchedule's builder and runner) up to ``per_task`` of the schedules that
+    codesign's rules give each task (:func:`tvm_schedules.kernel_schedules`: the default tile, then the
+    other tile choices) and commit them to ``database`` as tuning records; returns how many were measured. Applying the database then
+    keeps the fastest record per kernel, so tuning can only improve on the untuned schedules."""
+    from tvm.s_tir import meta_schedule as ms
+
+    from .tvm_schedules import kernel_schedules
+
+    candidates = [(task.dispatched[0], sch) for task in tasks
+                  for sch in kernel_schedules(task.dispatched[0], target)[:per_task]]
+    if not candidates:
+        return 0
+    built = builder.build([ms.builder.BuilderInput(sch.mod, target) for _, sch in candidates])
+    inputs, kept = [], []
+    for (kernel, sch), result in zip(candidates, built):
+        if result.error_msg is None:
+            args = ms.arg_info.ArgInfo.from_entry_func(sch.mod, remove_preproc=True)
+            inputs.append(ms.runner.RunnerInput(result.artifact_path, device_type="cpu", args_info=args))
+            kept.append((kernel, sch, args))
+    measured = 0
+    for (kernel, sch, args), future in zip(kept, runner.run(inputs)):
+        result = future.result()
+        if result.error_msg is None and result.run_secs:
+            record = ms.database.TuningRecord(sch.trace, database.commit_workload(kernel),
+                                              [float(t) for t in result.run_secs], target, args)
+            database.commit_tuning_record(record)
+            measured += 1
+    return measured
+
+
 def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None = None):
     """Tune ``mod``'s kernels not yet in the JSON database at ``db_dir`` (shared across candidates, so
     a layer shape is tuned once) with at most ``trials`` measured trials; returns the tuned module.
-    The budget is spread so every kernel gets at least one measured schedule when ``trials`` ≥ the
-    number of kernels; a kernel left without one runs TVM's unscheduled default (scalar loops)."""
+
+    First every kernel's schedules from codesign's rules are measured (:func:`measure_kernel_schedules`;
+    for a convolution, up to ``trials / kernels`` of the :data:`tvm_schedules.TILE_CHOICES` register
+    tiles, at least the default one), then MetaSchedule's own
+    search spends the rest of the budget, spread so every kernel gets at least one measured schedule
+    when the remaining ``trials`` ≥ the number of kernels. The fastest record of each kernel is applied;
+    a kernel without any record gets the untuned default schedule when the module is compiled."""
     from tvm import relax
     from tvm.s_tir import meta_schedule as ms
 
@@ -160,17 +196,21 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
     database = ms.database.JSONDatabase(work_dir=str(db_dir))
     tasks = _tasks_missing_from(mod, target, database)
     if tasks and trials > 0:
-        per_round = trials_per_round(trials, len(tasks))
-        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply",
-            strategy=search_strategy(per_round), seed=0)
         builder = ms.builder.LocalBuilder(timeout_sec=60, f_build="codesign.ms_fast_build",
                                           initializer=_register_fast_build)
+        runner = ms.runner.LocalRunner()
         start = time.perf_counter()
         try:
-            ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(db_dir),
-                               max_trials_global=trials, num_trials_per_iter=per_round, builder=builder,
-                               runner=ms.runner.LocalRunner(), database=database)
+            trials -= measure_kernel_schedules(tasks, target, database, builder, runner,
+                                               per_task=max(1, trials // len(tasks)))
+            if trials > 0:
+                per_round = trials_per_round(trials, len(tasks))
+                contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+                    extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply",
+                    strategy=search_strategy(per_round), seed=0)
+                ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(db_dir),
+                                   max_trials_global=trials, num_trials_per_iter=per_round, builder=builder,
+                                   runner=runner, database=database)
         except Exception as exc:  # noqa: BLE001
             raise TvmError(f"MetaSchedule tuning failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
         if timeout_s is not None and time.perf_counter() - start > timeout_s:

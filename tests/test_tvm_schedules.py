@@ -85,3 +85,24 @@ def test_a_7x7_kernel_on_a_1x1_feature_map_is_cropped_to_its_centre_tap(model):
     assert len(before) == len(after) and (7, 7) in before
     assert (1, 1) in [a for b, a in zip(before, after) if b == (7, 7)]   # the last stage runs at 1x1 pixels
     assert all(a[0] <= b[0] and a[1] <= b[1] for b, a in zip(before, after))
+
+
+def test_tuning_first_measures_the_tile_choices_of_each_convolution(tmp_path):
+    from tvm.s_tir import meta_schedule as ms
+
+    from latency_predictors.tvm_runtime import _register_fast_build, measure_kernel_schedules, untuned_tasks
+
+    tiny = export_onnx(ArchConfig.from_string("net_r8_i3_n10:stem_k3_c16_s1:ibn_k3_e3_c32_s2:head_c32"))
+    target = host_target(1)
+    tasks = untuned_tasks(tiny, target, tmp_path)
+    convs = [t for t in tasks if "conv2d" in t.task_name]
+    assert convs
+    database = ms.database.JSONDatabase(work_dir=str(tmp_path))
+    builder = ms.builder.LocalBuilder(f_build="codesign.ms_fast_build", initializer=_register_fast_build)
+    measured = measure_kernel_schedules(convs, target, database, builder, ms.runner.LocalRunner(), per_task=2)
+    assert measured >= len(convs)            # at least the default tile of every convolution
+    for task in convs:                       # each with measured run times the database can rank
+        records = database.get_top_k(database.commit_workload(task.dispatched[0]), 10)
+        assert 1 <= len(records) <= 2 and all(float(t) > 0 for r in records for t in r.run_secs)
+    left = {t.task_name for t in untuned_tasks(tiny, target, tmp_path)}
+    assert left == {t.task_name for t in tasks} - {t.task_name for t in convs}
