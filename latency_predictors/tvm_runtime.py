@@ -117,14 +117,27 @@ def search_strategy(per_round: int) -> str:
 
 
 def _tuning_input(mod, target):
-    """The module as MetaSchedule extracts tasks from it (ops decomposed, fused, legalized)."""
+    """The module as MetaSchedule extracts tasks from it (ops decomposed, fused, legalized; the
+    kernels' weight parameters marked layout-free, so a schedule may read them repacked)."""
     import tvm
     from tvm import relax
 
     with target:
         return tvm.transform.Sequential([relax.transform.DecomposeOpsForInference(),
                                          relax.transform.CanonicalizeBindings(),
-                                         relax.pipeline.zero_pipeline()])(mod)
+                                         relax.pipeline.zero_pipeline(),
+                                         relax.transform.AttachAttrLayoutFreeBuffers()])(mod)
+
+
+def fold_packed_weights(mod):
+    """Move the kernels' weight-repacking blocks into functions of their own and run them at compile
+    time on the constant weights."""
+    import tvm
+    from tvm import relax
+
+    return tvm.transform.Sequential([relax.transform.SplitLayoutRewritePreproc(),
+                                     relax.transform.FoldConstant(),
+                                     relax.transform.DeadCodeElimination(["main"])])(mod)
 
 
 def _tasks_missing_from(prepared, target, database) -> list:
@@ -249,7 +262,9 @@ def schedule_model(model: onnx.ModelProto | str | Path, target, tune_trials: int
             mod = tune(mod, target, tune_trials, db_dir or Path(tempfile.mkdtemp(prefix="codesign-ms-")))
         elif default_schedules:
             mod = _tuning_input(mod, target)
-        return apply_default_schedules(mod, target) if default_schedules else mod
+        if not default_schedules:
+            return mod
+        return fold_packed_weights(apply_default_schedules(mod, target))
     except TvmError:
         raise
     except Exception as exc:  # noqa: BLE001

@@ -50,6 +50,13 @@ def test_every_convolution_and_matmul_of_an_untuned_network_gets_a_schedule(mode
     assert all(any(op in k for op in ("transpose", "reshape", "mean")) for k in left)
 
 
+def test_convolution_weights_are_repacked_at_compile_time_not_per_run(model):
+    mod = schedule_model(model, host_target(1))
+    names = [gvar.name_hint for gvar, _ in mod.functions_items()]
+    assert any(n.endswith("_prepacked") for n in names)          # kernels read packed weights
+    assert not any(n.endswith("_weight_prepack") for n in names)  # the packing ran on the constants
+
+
 def test_scheduled_network_computes_what_onnxruntime_computes(model):
     import tvm
     from tvm import relax
