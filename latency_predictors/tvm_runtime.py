@@ -190,6 +190,18 @@ def measure_kernel_schedules(tasks, target, database, builder, runner, per_task:
     return measured
 
 
+def _search_space():
+    """MetaSchedule's default CPU design space without its RewriteLayout post-processor, which
+    crashed ("parallel_for_dynamic ... initial_indices_orig") on these kernels once their weights
+    are marked layout-free (codesign's schedules repack the weights themselves)."""
+    from tvm.s_tir import meta_schedule as ms
+
+    return ms.space_generator.PostOrderApply(
+        sch_rules="from-target", mutator_probs="from-target",
+        postprocs=[ms.postproc.DisallowDynamicLoop(), ms.postproc.RewriteParallelVectorizeUnroll(),
+                   ms.postproc.RewriteReductionBlock()])
+
+
 def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None = None):
     """Tune ``mod``'s kernels not yet in the JSON database at ``db_dir`` (shared across candidates, so
     a layer shape is tuned once) with at most ``trials`` measured trials; returns the tuned module.
@@ -219,7 +231,7 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
             if trials > 0:
                 per_round = trials_per_round(trials, len(tasks))
                 contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-                    extracted_tasks=tasks, work_dir=str(db_dir), space="post-order-apply",
+                    extracted_tasks=tasks, work_dir=str(db_dir), space=_search_space(),
                     strategy=search_strategy(per_round), seed=0)
                 ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(db_dir),
                                    max_trials_global=trials, num_trials_per_iter=per_round, builder=builder,
