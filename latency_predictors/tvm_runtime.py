@@ -177,6 +177,7 @@ def measure_kernel_schedules(tasks, target, database, builder, runner, per_task:
     for (kernel, sch), result in zip(candidates, built):
         if result.error_msg is None:
             args = ms.arg_info.ArgInfo.from_entry_func(sch.mod, remove_preproc=True)
+            # the runner wants a device name ("cpu"), not the target kind ("llvm": "Unknown device")
             inputs.append(ms.runner.RunnerInput(result.artifact_path, device_type="cpu", args_info=args))
             kept.append((kernel, sch, args))
     measured = 0

@@ -235,6 +235,8 @@ def _pack_weights(sch, func, block, lanes: int) -> None:
     output channels reads its weights contiguously, in loop order. The copy is a layout-rewrite
     pre-processing block: Relax's SplitLayoutRewritePreproc moves it into its own function and
     FoldConstant runs it at compile time on the constant weights."""
+    # TVM 0.27: a PrimFunc's params are its buffers; "layout_free_buffers" lists the bias too, so
+    # the weights are the layout-free 4-D buffer the convolution block itself reads
     free = [func.params[int(i)] for i in (func.attrs.get("layout_free_buffers") or [])] if func.attrs else []
     reads = sch.get(block).reads
     index = [i for i, r in enumerate(reads) if any(r.source.same_as(b) for b in free) and len(r.source.shape) == 4]
