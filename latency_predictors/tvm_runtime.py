@@ -162,8 +162,9 @@ def untuned_tasks(model: onnx.ModelProto | str | Path, target, db_dir: str | Pat
 def measure_kernel_schedules(tasks, target, database, builder, runner, per_task: int = 1 << 30) -> int:
     """Build and time (MetaSchedule's builder and runner) up to ``per_task`` of the schedules that
     codesign's rules give each task (:func:`tvm_schedules.kernel_schedules`: the default tile, then the
-    other tile choices) and commit them to ``database`` as tuning records; returns how many were measured. Applying the database then
-    keeps the fastest record per kernel, so tuning can only improve on the untuned schedules."""
+    other tile choices) and commit them to ``database`` as tuning records; returns how many were
+    measured. Applying the database then keeps the fastest record per kernel, so tuning can only
+    improve on the untuned schedules."""
     from tvm.s_tir import meta_schedule as ms
 
     from .tvm_schedules import kernel_schedules
@@ -209,9 +210,9 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
 
     First every kernel's schedules from codesign's rules are measured (:func:`measure_kernel_schedules`;
     for a convolution, up to ``trials / kernels`` of the :data:`tvm_schedules.TILE_CHOICES` register
-    tiles, at least the default one), then MetaSchedule's own
-    search spends the rest of the budget, spread so every kernel gets at least one measured schedule
-    when the remaining ``trials`` ≥ the number of kernels. The fastest record of each kernel is applied;
+    tiles, at least the default one), then MetaSchedule's own search spends the rest of the budget,
+    spread so every kernel gets at least one measured schedule when the remaining ``trials`` ≥ the
+    number of kernels. The fastest record of each kernel is applied;
     a kernel without any record gets the untuned default schedule when the module is compiled."""
     from tvm import relax
     from tvm.s_tir import meta_schedule as ms

@@ -115,10 +115,6 @@ class ConvTile:
     pixels: int = 4
     vectors: int = 2
 
-    @property
-    def key(self) -> str:
-        return f"px{self.pixels}_v{self.vectors}"
-
 
 #: the tiles tuning measures per convolution kernel (:func:`kernel_schedules`)
 TILE_CHOICES = (ConvTile(4, 3), ConvTile(4, 2), ConvTile(8, 2), ConvTile(6, 2), ConvTile(8, 1), ConvTile(2, 4),
@@ -194,8 +190,7 @@ def _schedule_channels_last_conv(func, target, tile: ConvTile):
         lanes = vec * max(m for m in range(1, tile.vectors + 1) if (channels // vec) % m == 0)
     else:
         lanes = _largest_divisor(channels, [v for v in (8, 4, 2) if v <= channels])
-    if PACK_WEIGHTS:
-        _pack_weights(sch, func, block, lanes)
+    _pack_weights(sch, func, block, lanes)
     f_o, f_i = sch.split(spatial[-1].loop_rv, [None, lanes])
     outer = [it.loop_rv for it in spatial[:-1]]
     doms = [int(it.dom) for it in spatial[:-1]]
@@ -224,10 +219,6 @@ def _schedule_channels_last_conv(func, target, tile: ConvTile):
         if int(sch.get(last).extent) in (lanes, vec) and sch.get(last).kind != ForKind.VECTORIZED:
             sch.vectorize(last)
     return sch
-
-
-#: read each convolution's weights from a copy packed per block of output channels (folded at compile time)
-PACK_WEIGHTS = True
 
 
 def _pack_weights(sch, func, block, lanes: int) -> None:
@@ -264,21 +255,21 @@ def kernel_schedules(kernel, target) -> list:
     func = kernel["main"]
     out = []
     with target:
-        for tile in (default_tile(target), *TILE_CHOICES):
-            conv, *others = _rules(tile)
-            sch = conv.apply(func, target, False)
-            if sch is None:
-                if not out:                        # not a channels-last convolution
-                    for rule in others:
-                        sch = rule.apply(func, target, False)
-                        if isinstance(sch, list):
-                            sch = sch[0] if sch else None
-                        if sch is not None:
-                            return [sch]
-                return out
+        for tile in dict.fromkeys((default_tile(target), *TILE_CHOICES)):   # the default first, once
+            sch = _rules(tile)[0].apply(func, target, False)
+            if sch is None:                        # not a channels-last convolution
+                break
             if all(str(sch.mod["main"]) != str(o.mod["main"]) for o in out):
                 out.append(sch)                # tiles that collapse to the same loops are measured once
-    return out
+        if out:
+            return out
+        for rule in _rules()[1:]:
+            sch = rule.apply(func, target, False)
+            if isinstance(sch, list):
+                sch = sch[0] if sch else None
+            if sch is not None:
+                return [sch]
+    return []
 
 
 def unscheduled_kernels(mod) -> list[str]:

@@ -8,7 +8,8 @@ import pytest
 from codesign import ArchConfig, UnsupportedOpError
 from codesign.onnx_export import export_onnx
 from latency_predictors.ort_runtime import ort_session
-from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, measure_tvm, start_rpc_server, untuned_tasks)
+from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, measure_tvm,
+                                            start_rpc_server, untuned_tasks)
 
 NET = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c16_s1_hswish:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c64")
 
