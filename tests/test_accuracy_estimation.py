@@ -39,6 +39,18 @@ def test_digits_is_bundled_split_and_normalised():
     assert not torch.equal(d.val.y, load_dataset("digits", resolution=32, seed=4).val.y)
 
 
+def test_distorted_digits_keep_each_digits_drawings_in_one_split():
+    plain = load_dataset("digits", resolution=32, seed=3)
+    hard = load_dataset("digits_distorted", resolution=32, seed=3)
+    assert len(hard.train) + len(hard.val) + len(hard.test) == 4 * 1797 and hard.input_shape == (3, 32, 32)
+    # the four drawings of every plain test digit, and only those, are the distorted test split
+    assert torch.equal(hard.test.y, plain.test.y.repeat_interleave(4))
+    assert torch.equal(hard.val.y, plain.val.y.repeat_interleave(4))
+    drawings = hard.test.x[:4]
+    assert all(not torch.allclose(drawings[0], d) for d in drawings[1:])
+    assert torch.equal(hard.train.x, load_dataset("digits_distorted", resolution=32, seed=3).train.x)
+
+
 def test_cifar10_python_format_from_a_local_directory(tmp_path):
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:

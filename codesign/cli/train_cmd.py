@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="digits", help="digits | cifar10 | folder | synthetic (default digits)")
+    p.add_argument("--data", default="digits", help="digits | digits_distorted | cifar10 | folder | synthetic (default digits)")
     p.add_argument("--data-path", default=None, help="directory for cifar10 / folder")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the train/val/test split")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Checker
+from ..datasets import DATASETS
 from ..supernet_training import SupernetTrainConfig
 from ..training import TrainConfig
 from ..yaml_io import load_yaml
@@ -176,7 +177,7 @@ def _data(chk: Checker, d: Any, v: dict) -> None:
         d = {"name": d}
     d = chk.mapping(d, "data", optional=("name", "path", "seed")) or {}
     if "name" in d:
-        v["data"] = chk.choice(d["name"], "data.name", ("digits", "cifar10", "folder", "synthetic"))
+        v["data"] = chk.choice(d["name"], "data.name", DATASETS)
     if d.get("path") is not None:
         v["data_path"] = chk.string(d["path"], "data.path", r".{1,4096}", "a directory path")
     if "seed" in d:
