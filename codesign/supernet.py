@@ -31,6 +31,9 @@ from .spaces.arch_space import ArchSpace
 from .workload import has_residual, se_channels
 
 
+CHECKPOINT_FORMAT = "codesign-supernet/2"  # 2: unexpanded blocks have weights of their own
+
+
 class DynConvBN(nn.Module):
     """A convolution + batch norm whose output channels, input channels and kernel are sliced per call.
 
@@ -107,11 +110,17 @@ def _act(y: torch.Tensor, name: str) -> torch.Tensor:
 
 
 class DynBlock(nn.Module):
-    """One block position: an ``ibn`` and a ``fused_ibn`` branch with elastic kernel, expansion, width, SE."""
+    """One block position: an ``ibn`` and a ``fused_ibn`` branch with elastic kernel, expansion, width, SE.
 
-    def __init__(self, in_max: int, out_max: int, k_max: int, e_max: int):
+    Where the expansion can be 1 as well as larger, a block without expansion has weights of its own
+    (``*_single``): without expansion, the fused branch's convolution produces the block's output and
+    the inverted bottleneck's depthwise convolution filters the input itself, while with expansion
+    the same positions hold hidden features. Sharing them made the two roles fight: the supernet
+    ranked fused networks far below where stand-alone training puts them."""
+
+    def __init__(self, in_max: int, out_max: int, k_max: int, expansions: tuple[int, ...]):
         super().__init__()
-        mid = in_max * e_max
+        mid = in_max * max(expansions)
         self.ibn_expand = DynConvBN(mid, in_max, 1)
         self.ibn_dw = DynConvBN(mid, mid, k_max, depthwise=True)
         self.ibn_se = DynSE(mid, in_max)
@@ -119,37 +128,51 @@ class DynBlock(nn.Module):
         self.fused = DynConvBN(max(mid, out_max), in_max, k_max)
         self.fused_se = DynSE(max(mid, out_max), in_max)
         self.fused_project = DynConvBN(out_max, mid, 1)
+        self.split_single = 1 in expansions and max(expansions) > 1
+        if self.split_single:
+            self.ibn_dw_single = DynConvBN(in_max, in_max, k_max, depthwise=True)
+            self.ibn_se_single = DynSE(in_max, in_max)
+            self.fused_single = DynConvBN(out_max, in_max, k_max)
+            self.fused_se_single = DynSE(out_max, in_max)
+
+    def _parts(self, b: BlockConfig) -> tuple[DynConvBN, DynSE, DynConvBN, DynSE]:
+        """(depthwise, its SE, fused conv, its SE) serving ``b``'s expansion."""
+        if self.split_single and b.expansion == 1:
+            return self.ibn_dw_single, self.ibn_se_single, self.fused_single, self.fused_se_single
+        return self.ibn_dw, self.ibn_se, self.fused, self.fused_se
 
     def forward(self, x: torch.Tensor, b: BlockConfig) -> torch.Tensor:
         cin = x.shape[1]
         mid = cin * b.expansion
         sq = se_channels(cin, b.se) if b.se else 0
+        dw, dw_se, fused, fused_se = self._parts(b)
         if b.type == "ibn":
             y = self.ibn_expand(x, mid, 1, 1, b.activation) if b.expansion > 1 else x
-            y = self.ibn_dw(y, mid, b.kernel, b.stride, b.activation)
-            y = self.ibn_se(y, sq) if sq else y
+            y = dw(y, mid, b.kernel, b.stride, b.activation)
+            y = dw_se(y, sq) if sq else y
             y = self.ibn_project(y, b.channels, 1, 1, "none")
         else:
-            y = self.fused(x, mid if b.expansion > 1 else b.channels, b.kernel, b.stride, b.activation)
-            y = self.fused_se(y, sq) if sq else y
+            y = fused(x, mid if b.expansion > 1 else b.channels, b.kernel, b.stride, b.activation)
+            y = fused_se(y, sq) if sq else y
             y = self.fused_project(y, b.channels, 1, 1, "none") if b.expansion > 1 else y
         return x + y if has_residual(cin, b) else y
 
     def copy_to(self, static_block: nn.Module, cin: int, b: BlockConfig) -> None:
         mid = cin * b.expansion
         parts = list(static_block.body)
+        dw, dw_se, fused, fused_se = self._parts(b)
         if b.type == "ibn":
             if b.expansion > 1:
                 self.ibn_expand.copy_to(parts.pop(0), mid, cin, 1)
-            self.ibn_dw.copy_to(parts.pop(0), mid, 1, b.kernel)
+            dw.copy_to(parts.pop(0), mid, 1, b.kernel)
             if b.se:
-                self.ibn_se.copy_to(parts.pop(0), mid, se_channels(cin, b.se))
+                dw_se.copy_to(parts.pop(0), mid, se_channels(cin, b.se))
             self.ibn_project.copy_to(parts.pop(0), b.channels, mid, 1)
         else:
             width = mid if b.expansion > 1 else b.channels
-            self.fused.copy_to(parts.pop(0), width, cin, b.kernel)
+            fused.copy_to(parts.pop(0), width, cin, b.kernel)
             if b.se:
-                self.fused_se.copy_to(parts.pop(0), width, se_channels(cin, b.se))
+                fused_se.copy_to(parts.pop(0), width, se_channels(cin, b.se))
             if b.expansion > 1:
                 self.fused_project.copy_to(parts.pop(0), b.channels, mid, 1)
 
@@ -167,7 +190,7 @@ class Supernet(nn.Module):
             blocks = []
             for j in range(max(st.depth)):
                 blocks.append(DynBlock(cin if j == 0 else max(st.channels), max(st.channels), k_max,
-                                       max(st.expansion)))
+                                       tuple(st.expansion)))
             stages.append(nn.ModuleList(blocks))
             cin = max(st.channels)
         self.stages = nn.ModuleList(stages)
@@ -221,8 +244,8 @@ class Supernet(nn.Module):
     # ---- checkpoints ------------------------------------------------------------------------
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
         """Weights plus the space (as JSON text) in one file, loadable with ``weights_only=True``."""
-        torch.save({"state_dict": self.state_dict(), "space": json.dumps(_space_to_dict(self.space)),
-                    "extra": json.dumps(extra or {})}, str(path))
+        torch.save({"format": CHECKPOINT_FORMAT, "state_dict": self.state_dict(),
+                    "space": json.dumps(_space_to_dict(self.space)), "extra": json.dumps(extra or {})}, str(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Supernet:
@@ -231,6 +254,10 @@ class Supernet(nn.Module):
             raise ValidationError(Problem(str(p), "supernet checkpoint not found"))
         try:
             ckpt = torch.load(str(p), map_location="cpu", weights_only=True)
+            if isinstance(ckpt, dict) and "state_dict" in ckpt and ckpt.get("format") != CHECKPOINT_FORMAT:
+                raise ValidationError(Problem(str(p), f"supernet checkpoint format {ckpt.get('format', 1)!r}, expected "
+                                                      f"{CHECKPOINT_FORMAT!r} (written by an older codesign): "
+                                                      "retrain it with `codesign supernet train`"))
             space = ArchSpace.from_dict(json.loads(ckpt["space"]), source=f"{p}:space")
             net = cls(space)
             net.load_state_dict(ckpt["state_dict"])

@@ -157,6 +157,11 @@ def test_supernet_trains_checkpoints_and_ranks_subnets(synthetic, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(ValidationError, match="not a codesign supernet checkpoint"):
         Supernet.load(tmp_path / "junk.pt")
+    old = torch.load(path, weights_only=True)
+    del old["format"]  # as written before unexpanded blocks had weights of their own
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(ValidationError, match="older codesign.*retrain"):
+        Supernet.load(tmp_path / "old.pt")
 
 
 def test_batch_norm_recalibration_uses_the_calibration_data(synthetic):
