@@ -115,6 +115,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="digits_distorted", choices=("digits", "digits_distorted"),
                     help="data set for the rank comparison (default digits_distorted; see the module docstring)")
     ap.add_argument("--supernet-steps", type=int, default=None, help="supernet training steps (2400; quick: 80)")
+    ap.add_argument("--finetune-steps", type=int, default=None,
+                    help="also score each subnet after this many fine-tuning steps from its inherited weights (100; quick: 0)")
     ap.add_argument("--standalone-cache", default=None, help="JSON file of stand-alone accuracies to reuse and extend")
     ap.add_argument("--standalone-only", action="store_true", help="only train the stand-alone networks (fills the cache)")
     ap.add_argument("--reverse", action="store_true", help="train the stand-alone networks last subnet first")
@@ -125,6 +127,7 @@ def main(argv=None) -> int:
     sa_seeds = args.sa_seeds or (1 if q else 3)
     sa_epochs = args.sa_epochs or sa_epochs
     sn_steps = args.supernet_steps or sn_steps
+    ft_steps = (0 if q else 100) if args.finetune_steps is None else args.finetune_steps
     rng = np.random.default_rng(args.seed)
     space = ArchSpace.resolve("ibn_32_compact")
     data = load_dataset(args.data, resolution=32, seed=args.seed)
@@ -145,6 +148,7 @@ def main(argv=None) -> int:
     if args.standalone_only:
         return 0
 
+    torch.manual_seed(args.seed)  # the supernet's initial weights
     net = Supernet(space)
     t0 = time.perf_counter()
     tr = train_supernet(net, data, SupernetTrainConfig(steps=sn_steps, seed=args.seed), progress=False)
@@ -152,15 +156,19 @@ def main(argv=None) -> int:
 
     calib = data.train.x[torch.from_numpy(rng.permutation(len(data.train))[:512])]
 
-    def supernet_acc(arch):
+    def supernet_acc(arch, finetune_steps: int = 0, seed: int = 0):
         net.set_active_subnet(arch)
         sub = recalibrate_batch_norm(net.get_active_subnet(), calib)
+        if finetune_steps:
+            sub, _ = train(sub, data, TrainConfig(steps=finetune_steps, lr=1e-3, seed=seed))
         return accuracy(sub, held_out)
 
-    sn_acc, ratios = [], []
+    sn_acc, ft_acc, ratios = [], [], []
     x, y = data.train.x[:64], data.train.y[:64]
     for i, arch in enumerate(archs):
         sn_acc.append(supernet_acc(arch))
+        if ft_steps:
+            ft_acc.append(supernet_acc(arch, ft_steps, seed=args.seed + i))
         net.set_active_subnet(arch)
         ratios.append(step_seconds(net, x, y) / step_seconds(net.get_active_subnet(), x, y))
         print(f"subnet {i}: supernet {sn_acc[-1]:.4f} stand-alone {np.mean(sa_runs[i]):.4f} overhead {ratios[-1]:.2f}",
@@ -200,6 +208,7 @@ def main(argv=None) -> int:
         "standalone_epochs": sa_epochs,
         "standalone_seeds": sa_seeds,
         "standalone_seed_std": float(np.median(runs.std(axis=1, ddof=1))) if sa_seeds > 1 else None,
+        f"kendall_tau_finetuned_{ft_steps}_steps": float(stats.kendalltau(ft_acc, sa_acc)[0]) if ft_steps else None,
         "kendall_tau_first_seed_only": float(stats.kendalltau(sn_acc, runs[:, 0])[0]),
         "standalone_seed_vs_rest_tau": seed_vs_rest_tau(runs),
         "standalone_s_per_net": float(np.mean(cache.train_s)) * sa_seeds if cache.train_s else None,
