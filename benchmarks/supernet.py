@@ -18,7 +18,9 @@ one network trained from two seeds does, and one stand-alone run ranks them agai
 mean with τ ≈ 0.47 only (measured, BENCHMARKS.md history), so a τ on plain digits mostly measures
 noise. ``--data digits`` runs that comparison anyway.
 
-``step_overhead`` is the median over those subnets of (forward+backward time with the subnet active
+``kendall_tau_finetuned_100_steps`` scores each subnet again after 100 training steps (AdamW, lr
+1e-3, cosine) from its inherited, recalibrated weights: 6,400 images, against 3 × 6 epochs of ~5,000
+images for the stand-alone truth. ``step_overhead`` is the median over those subnets of (forward+backward time with the subnet active
 in the supernet) / (the same on its extracted static network), batch 64. ``predictor_rmse`` is the
 accuracy predictor's RMSE on held-out subnets. ``best_standalone_accuracy_default_space`` trains
 random networks of the *default* space on plain digits and reports the best test accuracy.
