@@ -9,7 +9,8 @@ from codesign import ArchConfig, ValidationError
 from codesign.datasets import load_dataset
 from codesign.spaces import ArchSpace
 from codesign.supernet import Supernet, recalibrate_batch_norm
-from codesign.supernet_training import SupernetTrainConfig, subnet_accuracy, train_supernet
+from codesign.supernet_training import (SupernetTrainConfig, sample_training_subnet, subnet_accuracy,
+                                        train_supernet)
 from codesign.training import TrainConfig, accuracy, train
 
 TINY_SPACE = ArchSpace.from_dict({
@@ -162,6 +163,26 @@ def test_supernet_trains_checkpoints_and_ranks_subnets(synthetic, tmp_path):
     torch.save(old, tmp_path / "old.pt")
     with pytest.raises(ValidationError, match="older codesign.*retrain"):
         Supernet.load(tmp_path / "old.pt")
+
+
+def test_supernet_training_draws_fused_blocks_with_the_configured_probability():
+    rng = np.random.default_rng(0)
+    mixed = [0, 1]  # TINY_SPACE's stages offering both block types; the last one is ibn only
+
+    def fused_share(p):
+        archs = [sample_training_subnet(TINY_SPACE, rng, p) for _ in range(400)]
+        for a in archs[:20]:
+            TINY_SPACE.encode(a)  # still inside the space
+        assert all(b.type == "ibn" for a in archs for b in a.stages[2])
+        types = [b.type == "fused_ibn" for a in archs for i in mixed for b in a.stages[i]]
+        return sum(types) / len(types)
+
+    assert fused_share(1.0) == 1.0 and fused_share(0.0) == 0.0
+    assert fused_share(0.75) == pytest.approx(0.75, abs=0.04)
+    assert fused_share(0.5) == pytest.approx(0.5, abs=0.04)
+    assert SupernetTrainConfig.from_dict({"fused_probability": 0.6}).fused_probability == 0.6
+    with pytest.raises(ValidationError, match="fused_probability"):
+        SupernetTrainConfig.from_dict({"fused_probability": 1.5})
 
 
 def test_batch_norm_recalibration_uses_the_calibration_data(synthetic):
