@@ -20,9 +20,9 @@ noise. ``--data digits`` runs that comparison anyway.
 
 ``kendall_tau_finetuned_100_steps`` scores each subnet again after 100 training steps (AdamW, lr
 1e-3, cosine) from its inherited, recalibrated weights: 6,400 images, against 3 × 6 epochs of ~5,000
-images for the stand-alone truth. ``step_overhead`` is the median over those subnets of (forward+backward time with the subnet active
-in the supernet) / (the same on its extracted static network), batch 64. ``predictor_rmse`` is the
-accuracy predictor's RMSE on held-out subnets. ``best_standalone_accuracy_default_space`` trains
+images for the stand-alone truth. ``step_overhead`` is the median over those subnets of
+(forward+backward time with the subnet active in the supernet) / (the same on its extracted static
+network), batch 64. ``predictor_rmse`` is the accuracy predictor's RMSE on held-out subnets. ``best_standalone_accuracy_default_space`` trains
 random networks of the *default* space on plain digits and reports the best test accuracy.
 ``--standalone-cache FILE`` keeps stand-alone accuracies between runs (keyed by data set,
 architecture, epochs, seed and threads), since they do not depend on the supernet.
@@ -158,20 +158,21 @@ def main(argv=None) -> int:
 
     calib = data.train.x[torch.from_numpy(rng.permutation(len(data.train))[:512])]
 
-    def supernet_acc(arch, finetune_steps: int = 0, seed: int = 0):
+    def inherited(arch):
         net.set_active_subnet(arch)
-        sub = recalibrate_batch_norm(net.get_active_subnet(), calib)
-        if finetune_steps:
-            sub, _ = train(sub, data, TrainConfig(steps=finetune_steps, lr=1e-3, seed=seed))
-        return accuracy(sub, held_out)
+        return recalibrate_batch_norm(net.get_active_subnet(), calib)
+
+    def supernet_acc(arch):
+        return accuracy(inherited(arch), held_out)
 
     sn_acc, ft_acc, ratios = [], [], []
     x, y = data.train.x[:64], data.train.y[:64]
     for i, arch in enumerate(archs):
-        sn_acc.append(supernet_acc(arch))
-        if ft_steps:
-            ft_acc.append(supernet_acc(arch, ft_steps, seed=args.seed + i))
-        net.set_active_subnet(arch)
+        sub = inherited(arch)
+        sn_acc.append(accuracy(sub, held_out))
+        if ft_steps:  # fine-tunes this recalibrated copy in place; its plain accuracy is already taken
+            sub, _ = train(sub, data, TrainConfig(steps=ft_steps, lr=1e-3, seed=args.seed + i))
+            ft_acc.append(accuracy(sub, held_out))
         ratios.append(step_seconds(net, x, y) / step_seconds(net.get_active_subnet(), x, y))
         print(f"subnet {i}: supernet {sn_acc[-1]:.4f} stand-alone {np.mean(sa_runs[i]):.4f} overhead {ratios[-1]:.2f}",
               file=sys.stderr)
