@@ -122,6 +122,9 @@ def main(argv=None) -> int:
     ap.add_argument("--standalone-cache", default=None, help="JSON file of stand-alone accuracies to reuse and extend")
     ap.add_argument("--standalone-only", action="store_true", help="only train the stand-alone networks (fills the cache)")
     ap.add_argument("--reverse", action="store_true", help="train the stand-alone networks last subnet first")
+    ap.add_argument("--supernet-seed", type=int, default=None,
+                    help="seed of the supernet's initial weights and training draws (default --seed); the subnets and "
+                         "the stand-alone truth stay those of --seed, and the result is published as supernet_seed<N>")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     q = args.quick
@@ -150,10 +153,11 @@ def main(argv=None) -> int:
     if args.standalone_only:
         return 0
 
-    torch.manual_seed(args.seed)  # the supernet's initial weights
+    sn_seed = args.seed if args.supernet_seed is None else args.supernet_seed
+    torch.manual_seed(sn_seed)  # the supernet's initial weights
     net = Supernet(space)
     t0 = time.perf_counter()
-    tr = train_supernet(net, data, SupernetTrainConfig(steps=sn_steps, seed=args.seed), progress=False)
+    tr = train_supernet(net, data, SupernetTrainConfig(steps=sn_steps, seed=sn_seed), progress=False)
     supernet_s = time.perf_counter() - t0
 
     calib = data.train.x[torch.from_numpy(rng.permutation(len(data.train))[:512])]
@@ -197,6 +201,7 @@ def main(argv=None) -> int:
 
     res = {
         "data": args.data,
+        "supernet_seed": sn_seed,
         "kendall_tau": float(stats.kendalltau(sn_acc, sa_acc)[0]),
         "spearman_rho": float(stats.spearmanr(sn_acc, sa_acc)[0]),
         "n_subnets": n_subnets,
@@ -219,7 +224,8 @@ def main(argv=None) -> int:
         "standalone_acc_range": [float(min(sa_acc)), float(max(sa_acc))],
     }
     cmd = " ".join(["python benchmarks/supernet.py", *(sys.argv[1:] if argv is None else argv)])
-    publish("supernet" + ("_quick" if q else ""), res, cmd,
+    name = "supernet" + ("_quick" if q else "") + (f"_seed{sn_seed}" if sn_seed != args.seed else "")
+    publish(name, res, cmd,
             f"Data `{args.data}` ({len(held_out)} held-out images), compact space for the supernet; "
             "best_standalone_accuracy_default_space on plain digits."
             + (f" {cache.hits} of {n_subnets * sa_seeds} stand-alone trainings read from `{args.standalone_cache}`,"

@@ -32,7 +32,8 @@ class SupernetTrainConfig:
     offers both block types (0.5 is the space's uniform draw). A fused block's full k×k convolution
     has far more weights than the inverted bottleneck's depthwise one and learns slower when shared;
     at 0.5 the supernet ranked networks with many fused blocks well below where stand-alone training
-    puts them (on digits_distorted, 20 subnets: Kendall τ 0.39 at 0.5, 0.62 at 0.75)."""
+    puts them (on digits_distorted, 20 subnets, supernet seed 0: Kendall τ 0.39 at 0.5, 0.62 at 0.75;
+    seed 1 at 0.75: 0.53; BENCHMARKS.md ``supernet`` and ``supernet_seed1``)."""
 
     steps: int = 300
     batch_size: int = 64
