@@ -67,7 +67,9 @@ class AccelArrays:
     dataflow: np.ndarray  # DATAFLOW_ID
     e_mac: np.ndarray  # pJ per MAC
     e_alu: np.ndarray  # pJ per vector op
-    e_rf: np.ndarray  # pJ per byte read
+    e_rf_w: np.ndarray  # pJ per byte read from the register file's weight share
+    e_rf_i: np.ndarray  # ... input share
+    e_rf_o: np.ndarray  # ... partial-sum share
     e_lb: np.ndarray
     e_gb: np.ndarray
     e_dram: np.ndarray
@@ -93,7 +95,9 @@ def accel_arrays(accels: list[AccelConfig]) -> AccelArrays:
             lb_bytes=a.local_buffer_bytes_per_pe, gb_bytes=a.global_buffer_bytes, dram_bw=a.dram_bw_bytes_per_cycle,
             gb_bw=gb_bw_bytes_per_cycle(a), prec_b=bits / 8, psum_b=psum_bits(bits) / 8, clock_mhz=a.clock_mhz,
             dataflow=DATAFLOW_ID[a.dataflow], e_mac=float(tech.mac_energy_pj(bits)),
-            e_alu=float(tech.alu_energy_pj(bits)), e_rf=float(tech.sram_read_pj_per_byte(a.rf_bytes_per_pe * RF_SPLIT["I1"])),
+            e_alu=float(tech.alu_energy_pj(bits)),
+            **{f"e_rf_{o}": float(tech.sram_read_pj_per_byte(a.rf_bytes_per_pe * RF_SPLIT[share]))
+               for o, share in (("w", "I2"), ("i", "I1"), ("o", "O"))},
             e_lb=float(tech.sram_read_pj_per_byte(max(a.local_buffer_bytes_per_pe, 1))),
             e_gb=float(tech.sram_read_pj_per_byte(a.global_buffer_bytes)), e_dram=tech.dram_energy_pj_per_byte,
             write_factor=tech.sram_write_factor, area_mm2=pe_area + rf_area + sram_area,

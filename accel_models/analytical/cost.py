@@ -17,10 +17,14 @@ Per row:
    a depthwise layer on a K×C weight-stationary array uses one row — the classic loss).
 2. **Temporal loops.** Every dimension runs ``ceil(D / unroll)`` times; compute cycles are their
    product, so utilization = MACs / (cycles × PEs × lanes).
-3. **Global buffer ↔ array traffic** from the dataflow's stationarity: the stationary operand is
-   fetched once (if a PE's share fits its register file), the others are re-fetched once per tile
-   of the loops they do not depend on; partial sums cross the buffer once per reduction tile.
-   A per-PE local (input) buffer absorbs input re-fetches in proportion to how much it holds.
+3. **Global buffer ↔ array traffic**, searched over which operand stays in the register file: the
+   stationary operand is fetched once, the others are re-fetched once per tile of the loops they do
+   not depend on, fewer times as the RF holds more of the stationary operand (its share, in
+   elements per MAC lane, is a tile of the loops it covers: e.g. stationary weights covering the
+   whole reduction keep each partial sum in the PE until it is final); partial sums otherwise cross
+   the buffer twice per reduction tile. A per-PE local (input) buffer absorbs input re-fetches in
+   proportion to how much it holds. Register-file energy: each MAC reads a weight and an input and
+   reads and writes a partial sum, each in its share (Eyeriss's and ZigZag's counting).
 4. **DRAM ↔ global buffer traffic**: compulsory when the layer, or its weights plus one output row,
    or its inputs plus one output channel fit; otherwise the cheaper of weight- or input-outer tiling.
 5. **Latency** = max(compute, DRAM bytes / DRAM bandwidth, buffer bytes / buffer bandwidth) cycles.
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..hardware_arrays import AccelArrays, LayerArrays
+from ..hardware_arrays import RF_SPLIT, AccelArrays, LayerArrays
 from ..report import ENERGY_COMPONENTS
 
 N, K, C, G, P, Q, R, S = range(8)
@@ -108,12 +112,19 @@ def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
     # buffer once; operands that do not depend on an outer loop are re-fetched once per its trip;
     # partial sums cross twice per reduction tile unless outputs are the stationary operand.
     window = np.minimum(n * g * cg * p * q * r * s, size_i * r * s)  # every (r, s) offset a separate pass
-    psum = 2 * t[:, C] * t[:, R] * t[:, S] - 1
+    # Register-file capacity (elements per MAC lane in each operand's share): a stationary operand's
+    # tile holds that many elements, so the loops they cover run inside the PE without buffer traffic.
+    cap_w, cap_i, cap_o = (np.maximum(1.0, np.floor(A.rf_bytes * RF_SPLIT[op] / (b * A.lanes)))
+                           for op, b in (("I2", A.prec_b), ("I1", A.prec_b), ("O", A.psum_b)))
+    red = t[:, C] * t[:, R] * t[:, S]
     pix_tiles = n * t[:, P] * t[:, Q]
+    psum_w = 2 * np.ceil(red / np.minimum(red, cap_w)) - 1  # W stationary: psums stay over its weight tile
+    psum_i = 2 * red - 1
     # columns: stationary W, I, O
-    t_w = np.stack([size_w, size_w * pix_tiles, size_w * pix_tiles], axis=1)
+    t_w = np.stack([size_w, size_w * np.ceil(pix_tiles / np.minimum(pix_tiles, cap_i)),
+                    size_w * np.ceil(pix_tiles / np.minimum(pix_tiles, cap_o))], axis=1)
     t_i = np.stack([window * t[:, K], size_i, window * t[:, K]], axis=1)
-    t_o = np.stack([size_o * psum, size_o * psum, size_o], axis=1)
+    t_o = np.stack([size_o * psum_w, size_o * psum_i, size_o], axis=1)
     prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
 
     # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
@@ -122,11 +133,13 @@ def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
     t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
     lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec, 0.0)
     gb_opts = (t_w + t_i_gb) * prec + t_o * psum_b
-    rf_fill = (t_w + t_i) * prec + t_o * psum_b
-    # RF reads per MAC: the non-stationary operands (the stationary one is reused in place)
-    rf_per_mac = np.stack([A.prec_b + 2 * A.psum_b, A.prec_b + 2 * A.psum_b, 2 * A.prec_b], axis=1)
-    rf_opts = L.macs[:, None] * rf_per_mac + rf_fill * A.write_factor[:, None]
-    e_opts = A.e_gb[:, None] * gb_opts + A.e_rf[:, None] * rf_opts + A.e_lb[:, None] * lb_b
+    # Register file (pJ): every MAC reads its weight and input from their shares and reads and writes
+    # its partial sum (Eyeriss and ZigZag count the same), plus the writes that fill the RF from the
+    # global buffer.
+    e_w, e_i, e_o, wf = (x[:, None] for x in (A.e_rf_w, A.e_rf_i, A.e_rf_o, A.write_factor))
+    rf_opts = L.macs[:, None] * (e_w * prec + e_i * prec + e_o * psum_b * (1 + wf)) \
+        + wf * ((t_w * e_w + t_i * e_i) * prec + t_o * e_o * psum_b)
+    e_opts = A.e_gb[:, None] * gb_opts + rf_opts + A.e_lb[:, None] * lb_b
     # ZigZag-like choice: lowest buffer-or-compute time (latency), then lowest energy
     score = np.maximum(gb_opts / A.gb_bw[:, None], compute[:, None]) * (1 + 1e-9) + e_opts * 1e-12
     pick = np.argmin(score, axis=1)[:, None]
@@ -142,7 +155,7 @@ def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
 
     util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
     energy = {"mac": L.macs * A.e_mac, "vector": np.zeros_like(compute),
-              "rf": A.e_rf * np.take_along_axis(rf_opts, pick, 1)[:, 0],
+              "rf": np.take_along_axis(rf_opts, pick, 1)[:, 0],
               "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
               "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor), "dram": A.e_dram * dram_b}
     return _finish(compute, dram_b, gb_b, A, util, energy)
