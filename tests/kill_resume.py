@@ -40,7 +40,7 @@ executor: {{kind: inline, timeout_s: 60}}
 FAULTS = "raise:5,hang:9,oom:4"   # CODESIGN_FAULT for write_faulty_config's search: all three kinds in 12 trials
 
 
-def write_faulty_config(path: Path, timeout_s: float = 6.0) -> Path:
+def write_faulty_config(path: Path, timeout_s: float = 15.0) -> Path:
     """12 random trials on a 2-worker pool with a timeout and a 3 GiB address-space limit per worker;
     run with ``CODESIGN_FAULT=FAULTS`` some candidates raise, hang and exhaust memory."""
     path.write_text(f"""name: isolated
