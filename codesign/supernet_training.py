@@ -145,10 +145,12 @@ def sample_training_subnet(space: ArchSpace, rng: np.random.Generator, fused_pro
         return arch
     turn, into = ("ibn", "fused_ibn") if fused_probability > 0.5 else ("fused_ibn", "ibn")
     flip = abs(fused_probability - 0.5) / 0.5
-    stages = tuple(tuple(replace(b, type=into) if b.type == turn and "fused_ibn" in st.block_type and "ibn" in st.block_type
-                         and rng.random() < flip else b for b in blocks)
-                   for st, blocks in zip(space.stages, arch.stages))
-    return replace(arch, stages=stages)
+    stages = []
+    for st, blocks in zip(space.stages, arch.stages):
+        both = {"ibn", "fused_ibn"} <= set(st.block_type)
+        stages.append(tuple(replace(b, type=into) if both and b.type == turn and rng.random() < flip else b
+                            for b in blocks))
+    return replace(arch, stages=tuple(stages))
 
 
 def inherited_subnet(net: Supernet, arch: ArchConfig, data: DataSet, calib_images: int = 512,
