@@ -34,22 +34,38 @@ def has_residual(block_in: int, b: BlockConfig) -> bool:
     return b.stride == 1 and block_in == b.channels
 
 
-class _Builder:
-    """Appends layers while tracking the current tensor shape (channels, height, width)."""
+class LayerBuilder:
+    """Appends layers while tracking the current tensor shape (channels, height, width); the
+    network families of :mod:`codesign.nets` build their workloads with it too."""
 
-    def __init__(self, arch: ArchConfig, batch: int):
+    def __init__(self, batch: int, channels: int, resolution: int):
         self.n = batch
-        self.ch = arch.in_channels
-        self.h = self.w = arch.resolution
+        self.ch = channels
+        self.h = self.w = resolution
         self.layers: list[Layer] = []
 
-    def conv(self, name: str, out_ch: int, kernel: int, stride: int, groups: int, fn: str) -> None:
+    def pool(self, name: str, fn: str, kernel: int, stride: int, pad_total: int) -> None:
+        """A ``kernel``×``kernel`` pooling window (``fn``: ``avg``/``max``) over the current tensor."""
+        p = conv_out_size(self.h, kernel, stride, pad_total)
+        q = conv_out_size(self.w, kernel, stride, pad_total)
+        self.layers.append(Layer("pool", fn, self.n, self.ch, self.ch, p, q, kernel, kernel, stride, stride,
+                                 self.h, self.w, name=name))
+        self.h, self.w = p, q
+
+    def head(self, num_classes: int) -> None:
+        """Global average pool, flatten and the classifier: the tail every family shares."""
+        ch, h, w = self.ch, self.h, self.w
+        self.layers.append(Layer("pool", "gavg", self.n, ch, ch, 1, 1, h, w, name="head.pool"))
+        self.layers.append(Layer("data_movement", "flatten", self.n, ch, ch, 1, 1, name="head.flatten"))
+        self.layers.append(Layer("fc", "none", self.n, num_classes, ch, 1, 1, bias=1, name="classifier"))
+
+    def conv(self, name: str, out_ch: int, kernel: int, stride: int, groups: int, fn: str, bias: int = 1) -> None:
         pad = 2 * (kernel // 2)
         p = conv_out_size(self.h, kernel, stride, pad)
         q = conv_out_size(self.w, kernel, stride, pad)
         op = conv_op_kind(self.ch, out_ch, kernel, kernel, groups)
         self.layers.append(Layer(op, fn, self.n, out_ch, self.ch, p, q, kernel, kernel, stride, stride,
-                                 self.h, self.w, 1, 1, groups, bias=1, name=name))
+                                 self.h, self.w, 1, 1, groups, bias=bias, name=name))
         self.ch, self.h, self.w = out_ch, p, q
 
     def elementwise(self, name: str, fn: str, operands: int = 2) -> None:
@@ -83,14 +99,11 @@ class _Builder:
 
 def arch_workload(arch: ArchConfig, batch: int = 1) -> list[Layer]:
     """The layers of ``arch`` for a batch of ``batch`` images, in execution order."""
-    bld = _Builder(arch, batch)
+    bld = LayerBuilder(batch, arch.in_channels, arch.resolution)
     bld.conv("stem", arch.stem.channels, arch.stem.kernel, arch.stem.stride, 1, arch.stem.activation)
     for si, stage in enumerate(arch.stages):
         for bi, b in enumerate(stage):
             bld.block(f"s{si}.b{bi}", b)
     bld.conv("head.conv", arch.head.channels, 1, 1, 1, arch.head.activation)
-    ch, h, w = bld.ch, bld.h, bld.w
-    bld.layers.append(Layer("pool", "gavg", batch, ch, ch, 1, 1, h, w, name="head.pool"))
-    bld.layers.append(Layer("data_movement", "flatten", batch, ch, ch, 1, 1, name="head.flatten"))
-    bld.layers.append(Layer("fc", "none", batch, arch.num_classes, ch, 1, 1, bias=1, name="classifier"))
+    bld.head(arch.num_classes)
     return bld.layers

@@ -1,0 +1,143 @@
+"""The prior a device latency model starts from, learned from measured reference devices.
+
+Each reference (device, network family) gets a non-negative per-layer latency model over the
+workload features (:mod:`latency_predictors.workload_features`), fitted on all its measured
+networks by relative error — its *basis*. A new device's latency is modelled as a combination of
+these bases plus the raw features (Bayesian linear regression, i.e. a Gaussian process whose kernel
+is learned from the references: HELP's idea of letting reference devices teach which features
+matter). The prior's weights ``alpha`` (bases), ``beta`` (raw features) and the relative noise
+``sigma`` are chosen by leave-one-device-out meta-validation on the reference devices alone.
+
+The shipped prior (``latency_predictors/data/device_prior.json``) was learned by
+``python benchmarks/device_calibration.py --write-prior`` from the HELP / HW-NAS-Bench
+measurements (see its ``sources``); no meta-test device of HELP was used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import nnls
+
+from codesign.errors import Problem, ValidationError
+from codesign.json_io import read_json, write_json_atomic
+
+from .workload_features import FEATURES
+
+PRIOR_FORMAT = "codesign-device-prior/1"
+SHIPPED_PRIOR = Path(__file__).parent / "data" / "device_prior.json"
+#: hyper-parameter grid searched by meta-validation: (alpha, beta, sigma)
+HYPER_GRID = tuple((a, b, s) for a in (0.3, 1.0, 3.0) for b in (0.0, 0.01, 0.03, 0.1) for s in (0.01, 0.03, 0.1))
+
+
+@dataclass
+class ReferenceTable:
+    """Measured latency (ms) of one network family on reference devices: ``features`` (networks ×
+    :data:`FEATURES`), ``latency_ms`` (networks × devices)."""
+
+    family: str
+    features: np.ndarray
+    latency_ms: np.ndarray
+    devices: list[str]
+
+
+@dataclass
+class DevicePrior:
+    """Bases (``basis_weights``: features × bases, ms per feature unit) and the prior's scales."""
+
+    basis_names: list[str]
+    basis_weights: np.ndarray
+    basis_mean_ms: np.ndarray
+    feature_mean: np.ndarray
+    alpha: float
+    beta: float
+    sigma: float
+    sources: list[str] = field(default_factory=list)
+    features: tuple[str, ...] = FEATURES
+
+    def design(self, x: np.ndarray, exclude_device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised basis predictions and normalised raw features of feature rows ``x``."""
+        keep = np.array([n.split("@")[0] != exclude_device for n in self.basis_names])
+        bases = (x @ self.basis_weights[:, keep]) / self.basis_mean_ms[keep]
+        return bases, x / self.feature_mean
+
+    def to_dict(self) -> dict:
+        return {"format": PRIOR_FORMAT, "features": list(self.features), "basis_names": self.basis_names,
+                "basis_weights": self.basis_weights.tolist(), "basis_mean_ms": self.basis_mean_ms.tolist(),
+                "feature_mean": self.feature_mean.tolist(), "alpha": self.alpha, "beta": self.beta,
+                "sigma": self.sigma, "sources": self.sources}
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str) -> DevicePrior:
+        if list(data.get("features", [])) != list(FEATURES):
+            raise ValidationError(Problem(f"{source}:features", "this prior was built for another feature set; "
+                                          "rebuild it with `python benchmarks/device_calibration.py --write-prior`"))
+        try:
+            prior = cls(list(data["basis_names"]), np.array(data["basis_weights"], float),
+                        np.array(data["basis_mean_ms"], float), np.array(data["feature_mean"], float),
+                        float(data["alpha"]), float(data["beta"]), float(data["sigma"]), list(data.get("sources", [])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(Problem(source, f"malformed device prior ({exc})")) from None
+        if prior.basis_weights.shape != (len(FEATURES), len(prior.basis_names)):
+            raise ValidationError(Problem(f"{source}:basis_weights", "shape does not match features × basis_names"))
+        return prior
+
+    def save(self, path: str | Path) -> None:
+        write_json_atomic(path, self.to_dict(), indent=1)
+
+    @classmethod
+    def load(cls, path: str | Path = SHIPPED_PRIOR) -> DevicePrior:
+        return cls.from_dict(read_json(path, "device prior", PRIOR_FORMAT), str(path))
+
+
+def fit_basis(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative weights (ms per feature unit) minimising the relative error of ``x @ w`` to ``y``."""
+    scale = x.mean(axis=0) + 1e-12
+    w, _ = nnls((x / scale) / y[:, None], np.ones(len(y)), maxiter=20 * x.shape[1] + 5000)
+    return w / scale
+
+
+def valid_rows(y: np.ndarray) -> np.ndarray:
+    """Measurements usable for fitting: finite, and above a fifth of the median (published tables
+    hold a few zero and truncated entries)."""
+    return np.isfinite(y) & (y > 0.2 * np.nanmedian(y))
+
+
+def learn_prior(tables: list[ReferenceTable], k: int = 10, draws: int = 5, seed: int = 0,
+                sources: list[str] | None = None) -> tuple[DevicePrior, dict]:
+    """Fit one basis per (reference device, family), then pick ``alpha``/``beta``/``sigma`` from
+    :data:`HYPER_GRID` by leave-one-device-out: each reference device is calibrated from ``k``
+    random networks with its own bases removed; the mean Spearman ρ on its other networks scores a
+    setting. Returns the prior and the meta-validation scores."""
+    names, weights = [], []
+    for t in tables:
+        for j, dev in enumerate(t.devices):
+            ok = valid_rows(t.latency_ms[:, j])
+            names.append(f"{dev}@{t.family}")
+            weights.append(fit_basis(t.features[ok], t.latency_ms[ok, j]))
+    w = np.stack(weights, axis=1)
+    pooled = np.vstack([t.features for t in tables])
+    prior = DevicePrior(names, w, (pooled @ w).mean(axis=0), pooled.mean(axis=0) + 1e-12, 1.0, 0.0, 0.03,
+                        sources or [])
+    from scipy.stats import spearmanr
+
+    from .device_model import posterior_fit
+
+    rng = np.random.default_rng(seed)
+    splits = {(t.family, dev): [rng.permutation(np.flatnonzero(valid_rows(t.latency_ms[:, j])))
+                                for _ in range(draws)] for t in tables for j, dev in enumerate(t.devices)}
+    scores = {}
+    for alpha, beta, sigma in HYPER_GRID:
+        prior.alpha, prior.beta, prior.sigma = alpha, beta, sigma
+        rhos = []
+        for t in tables:
+            for j, dev in enumerate(t.devices):
+                for idx in splits[(t.family, dev)]:
+                    tr, te = idx[:k], idx[k:]
+                    fit = posterior_fit(prior, t.features[tr], t.latency_ms[tr, j], exclude_device=dev)
+                    rhos.append(spearmanr(fit.predict(t.features[te])[0], t.latency_ms[te, j]).statistic)
+        scores[(alpha, beta, sigma)] = float(np.mean(rhos))
+    prior.alpha, prior.beta, prior.sigma = max(scores, key=scores.get)
+    return prior, {"meta_validation_spearman": max(scores.values()),
+                   "grid": {f"alpha={a},beta={b},sigma={s}": v for (a, b, s), v in scores.items()}}
