@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.accel import AccelConfig
+from codesign.accel import EFFICIENCY_KINDS, AccelConfig
 from codesign.errors import Problem, ValidationError
 from codesign.layer import MAC_OPS, Layer
 
@@ -75,6 +75,10 @@ class AccelArrays:
     e_dram: np.ndarray
     write_factor: np.ndarray
     area_mm2: np.ndarray
+    efficiency: np.ndarray  # (A, 5) compute efficiency per op kind (EFFICIENCY_KINDS order)
+    dram_eff: np.ndarray  # fraction of peak DRAM bandwidth sustained
+    gb_eff: np.ndarray  # fraction of peak global-buffer bandwidth sustained
+    overhead_cycles: np.ndarray  # fixed cycles per layer
 
     def take(self, idx: np.ndarray) -> AccelArrays:
         return AccelArrays(**{k: v[idx] for k, v in self.__dict__.items()})
@@ -101,6 +105,9 @@ def accel_arrays(accels: list[AccelConfig]) -> AccelArrays:
             e_lb=float(tech.sram_read_pj_per_byte(max(a.local_buffer_bytes_per_pe, 1))),
             e_gb=float(tech.sram_read_pj_per_byte(a.global_buffer_bytes)), e_dram=tech.dram_energy_pj_per_byte,
             write_factor=tech.sram_write_factor, area_mm2=pe_area + rf_area + sram_area,
+            efficiency=[getattr(a.calibration, f"efficiency_{k}") for k in EFFICIENCY_KINDS],
+            dram_eff=a.calibration.dram_bw_efficiency, gb_eff=a.calibration.gb_bw_efficiency,
+            overhead_cycles=a.calibration.layer_overhead_cycles,
         )
         for k, v in row.items():
             cols[k].append(v)
@@ -117,6 +124,7 @@ class LayerArrays:
     stride_h: np.ndarray
     stride_w: np.ndarray
     is_mac: np.ndarray  # bool
+    kind: np.ndarray  # index into EFFICIENCY_KINDS (conv, depthwise, pointwise, fc, vector)
     in_elems: np.ndarray  # activation elements read (all operands)
     out_elems: np.ndarray
     macs: np.ndarray
@@ -128,10 +136,14 @@ class LayerArrays:
         return len(self.macs)
 
 
+_KIND = {op: EFFICIENCY_KINDS.index(op) for op in MAC_OPS}
+_VECTOR = EFFICIENCY_KINDS.index("vector")
+
+
 def layer_arrays(layers: list[Layer]) -> LayerArrays:
     raw = np.array([(l.n, l.k // l.groups, l.c // l.groups, l.groups, l.p, l.q, l.r, l.s, l.h_in, l.w_in,
-                     l.stride_h, l.stride_w, l.op in MAC_OPS, l.input_elems, l.output_elems, l.macs)
-                    for l in layers], dtype=float).reshape(-1, 16)
+                     l.stride_h, l.stride_w, l.op in MAC_OPS, l.input_elems, l.output_elems, l.macs,
+                     _KIND.get(l.op, _VECTOR)) for l in layers], dtype=float).reshape(-1, 17)
     return LayerArrays(dims=raw[:, :8].copy(), h_in=raw[:, 8], w_in=raw[:, 9], stride_h=raw[:, 10],
-                       stride_w=raw[:, 11], is_mac=raw[:, 12] > 0, in_elems=raw[:, 13], out_elems=raw[:, 14],
-                       macs=raw[:, 15])
+                       stride_w=raw[:, 11], is_mac=raw[:, 12] > 0, kind=raw[:, 16].astype(np.int64),
+                       in_elems=raw[:, 13], out_elems=raw[:, 14], macs=raw[:, 15])

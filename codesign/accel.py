@@ -7,7 +7,8 @@ Canonical string, fields in a fixed order (sizes in bytes with binary ``k``/``M`
 ``pe<rows>x<cols>`` PE array, ``m`` MACs per PE per cycle, ``rf`` register file bytes per PE,
 ``lb`` local (input) buffer bytes per PE (0 for none), ``gb`` global (shared) buffer bytes, ``bw`` DRAM bandwidth in
 bytes/cycle, ``clk`` clock in MHz, dataflow ``ws``/``os``/``rs``, ``p`` precision in bits,
-``t`` technology table name (``hw_configs/tech/<name>.yaml``).
+``t`` technology table name (``hw_configs/tech/<name>.yaml``). A calibrated accelerator (see
+:class:`Calibration`, ``codesign hw calibrate``) adds ``_cal<conv>-<depthwise>-<pointwise>-<fc>-<vector>-<dram>-<gb>-<overhead>``.
 """
 from __future__ import annotations
 
@@ -32,6 +33,61 @@ def _fmt_num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+#: op kinds with their own compute efficiency (``vector``: elementwise, pooling, data movement)
+EFFICIENCY_KINDS = ("conv", "depthwise", "pointwise", "fc", "vector")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Physical efficiency terms fitted to a real accelerator's measurements (``codesign hw calibrate``).
+
+    ``efficiency_<kind>``: the fraction of the modelled compute throughput the real array reaches on
+    that op kind (0 < e ≤ 1); ``dram_bw_efficiency`` / ``gb_bw_efficiency``: the fraction of the peak
+    DRAM / global-buffer bandwidth it sustains; ``layer_overhead_cycles``: fixed cycles per layer
+    (configuration, synchronisation, pipeline fill). The defaults are the ideal model. Values are
+    held to 4 decimals (efficiencies at least 0.001) so the canonical string carries them exactly.
+    """
+
+    efficiency_conv: float = 1.0
+    efficiency_depthwise: float = 1.0
+    efficiency_pointwise: float = 1.0
+    efficiency_fc: float = 1.0
+    efficiency_vector: float = 1.0
+    dram_bw_efficiency: float = 1.0
+    gb_bw_efficiency: float = 1.0
+    layer_overhead_cycles: float = 0.0
+
+    @property
+    def is_ideal(self) -> bool:
+        return self == Calibration()
+
+    def token(self) -> str:
+        return "cal" + "-".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in asdict(self).values())
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+CALIBRATION_FIELDS = tuple(Calibration.__dataclass_fields__)
+
+
+def check_calibration(chk: Checker, value: Any, path: str) -> Calibration | None:
+    """Validate a ``calibration:`` mapping (every key optional; efficiencies in (0, 1], overhead ≥ 0 cycles)."""
+    m = chk.mapping(value, path, optional=CALIBRATION_FIELDS)
+    if m is None:
+        return None
+    n = len(chk.problems)
+    out = {}
+    for key, v in m.items():
+        if key == "layer_overhead_cycles":
+            out[key] = chk.number(v, f"{path}.{key}", 0.0, 1e9)
+        else:
+            out[key] = chk.number(v, f"{path}.{key}", 0.001, 1.0)
+    if len(chk.problems) > n:
+        return None
+    return Calibration(**{k: round(float(v), 4) for k, v in out.items()})
+
+
 @dataclass(frozen=True)
 class AccelConfig:
     """A spatial accelerator; every size is in bytes, bandwidth in bytes/cycle, clock in MHz."""
@@ -47,6 +103,7 @@ class AccelConfig:
     dataflow: str = "weight_stationary"
     precision_bits: int = 8
     tech: str = "45nm"
+    calibration: Calibration = Calibration()
 
     # ---- derived -------------------------------------------------------------------
     @property
@@ -68,13 +125,14 @@ class AccelConfig:
 
     # ---- canonical string ----------------------------------------------------------
     def to_string(self) -> str:
+        cal = [] if self.calibration.is_ideal else [self.calibration.token()]
         return "_".join([
             f"pe{self.pe_rows}x{self.pe_cols}", f"m{self.macs_per_pe}",
             f"rf{format_size_bytes(self.rf_bytes_per_pe)}",
             f"lb{format_size_bytes(self.local_buffer_bytes_per_pe)}",
             f"gb{format_size_bytes(self.global_buffer_bytes)}",
             f"bw{_fmt_num(self.dram_bw_bytes_per_cycle)}", f"clk{_fmt_num(self.clock_mhz)}",
-            DATAFLOWS[self.dataflow], f"p{self.precision_bits}", f"t{self.tech}",
+            DATAFLOWS[self.dataflow], f"p{self.precision_bits}", f"t{self.tech}", *cal,
         ])
 
     def __str__(self) -> str:
@@ -87,7 +145,11 @@ class AccelConfig:
 
     # ---- dict / YAML ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; ``calibration`` only when it is not the ideal model."""
+        out = asdict(self)
+        if self.calibration.is_ideal:
+            del out["calibration"]
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> AccelConfig:
@@ -109,6 +171,8 @@ class AccelConfig:
             body[f] = human_size_bytes(body[f])
         for f in ("dram_bw_bytes_per_cycle", "clock_mhz"):
             body[f] = int(body[f]) if float(body[f]).is_integer() else body[f]
+        if "calibration" in body:  # only the terms that differ from the ideal model
+            body["calibration"] = {k: v for k, v in body["calibration"].items() if v != getattr(Calibration(), k)}
         return dump_yaml({**head, **body})
 
 
@@ -132,6 +196,8 @@ def check_accel_field(chk: Checker, name: str, value: Any, path: str) -> Any:
         return chk.choice(value, path, DATAFLOWS)
     if name == "precision_bits":
         return chk.choice(value, path, PRECISIONS)
+    if name == "calibration":
+        return check_calibration(chk, value, path)
     if name == "tech":
         tech = chk.string(value, path, _TECH_PATTERN, "a technology table name such as '45nm'")
         if tech is not None and tech not in known_techs():
@@ -151,11 +217,15 @@ def known_techs() -> list[str]:
 
 
 ACCEL_FIELDS = tuple(AccelConfig.__dataclass_fields__)
+#: fields a hardware YAML may leave out (their defaults are the ideal, uncalibrated model)
+OPTIONAL_ACCEL_FIELDS = ("calibration",)
+REQUIRED_ACCEL_FIELDS = tuple(f for f in ACCEL_FIELDS if f not in OPTIONAL_ACCEL_FIELDS)
 
 
 def accel_fields(chk: Checker, data: Any, path: str, allow_doc_keys: bool = False) -> AccelConfig | None:
     """Validate a mapping of every ``AccelConfig`` field; unknown and missing keys are problems."""
-    m = chk.mapping(data, path, required=ACCEL_FIELDS, optional=DOC_KEYS if allow_doc_keys else ())
+    m = chk.mapping(data, path, required=REQUIRED_ACCEL_FIELDS,
+                    optional=OPTIONAL_ACCEL_FIELDS + (DOC_KEYS if allow_doc_keys else ()))
     if m is None:
         return None
     n = len(chk.problems)
@@ -184,6 +254,7 @@ def _decode_accel(text: Any) -> AccelConfig:
         raise DecodeError(Problem(source, f"expected a non-empty string, got {text!r}"))
     text = text.strip()
     tokens = text.split("_")
+    cal_token = tokens.pop() if len(tokens) == len(_ACCEL_TOKENS) + 1 and tokens[-1].startswith("cal") else None
     if len(tokens) != len(_ACCEL_TOKENS):
         raise DecodeError(Problem(source, f"expected {len(_ACCEL_TOKENS)} tokens `{form}`, "
                                           f"got {len(tokens)} in `{text}`"))
@@ -207,6 +278,16 @@ def _decode_accel(text: Any) -> AccelConfig:
             data[name] = float(m.group(1))
         else:
             data[name] = int(m.group(1))
+    if cal_token is not None:
+        values = cal_token[3:].split("-")
+        try:
+            if len(values) != len(CALIBRATION_FIELDS):
+                raise ValueError
+            data["calibration"] = dict(zip(CALIBRATION_FIELDS, (float(v) for v in values)))
+        except ValueError:
+            problems.append(Problem(source, f"malformed calibration token `{cal_token}`: expected `cal` and "
+                                            f"{len(CALIBRATION_FIELDS)} numbers joined by `-` "
+                                            f"({', '.join(CALIBRATION_FIELDS)})"))
     if problems:
         raise DecodeError(problems, f"cannot decode accelerator string `{text}`")
     chk = Checker(source)

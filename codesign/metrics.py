@@ -16,7 +16,9 @@ class Metrics:
     ``latency_ms`` and ``energy_mj`` map a backend name (``analytical``, ``zigzag``, …) to its
     estimate; ``measured_latency_ms`` maps a runtime (``ort``, ``tvm``, …) to a measured median,
     and ``measured_latency_iqr_ms`` to that measurement's inter-quartile range;
-    ``predicted_latency_ms`` maps a latency predictor (``block_lut``) to its prediction for this host.
+    ``predicted_latency_ms`` maps a latency predictor (``block_lut``) to its prediction for this host;
+    ``device_latency_ms`` maps a device model (``codesign device fit``, by device name) to its
+    prediction for that target.
     """
 
     accuracy: float | None = None
@@ -28,6 +30,7 @@ class Metrics:
     measured_latency_ms: dict[str, float] = field(default_factory=dict)
     measured_latency_iqr_ms: dict[str, float] = field(default_factory=dict)
     predicted_latency_ms: dict[str, float] = field(default_factory=dict)
+    device_latency_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,7 +58,7 @@ class Metrics:
             for name in names:
                 value = m.get(name)
                 if name in ("latency_ms", "energy_mj", "measured_latency_ms", "measured_latency_iqr_ms",
-                            "predicted_latency_ms"):
+                            "predicted_latency_ms", "device_latency_ms"):
                     value = {} if value is None else value
                     sub = chk.mapping(value, name, optional=list(value) if isinstance(value, dict) else ())
                     if sub is not None:

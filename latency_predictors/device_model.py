@@ -41,12 +41,21 @@ class PosteriorFit:
         self.scale = float(self.y.mean())
         yn = self.y / self.scale
         b, f = self.prior.design(self.x, self.exclude_device)
+        # each basis and feature relative to its mean over the measured networks: every basis then
+        # predicts the measurements' mean on average, and the coefficients only say how to mix them
+        self._b_scale = b.mean(axis=0)
+        f_mean = f.mean(axis=0)
+        self._f_scale = np.where(f_mean > 0, f_mean, 1.0)
+        b, f = b / self._b_scale, f / self._f_scale
         self._noise = (self.prior.sigma * yn) ** 2
-        k = self._kernel(b, f, b, f) + np.diag(self._noise)
-        self._chol = np.linalg.cholesky(k + 1e-10 * np.eye(len(yn)))
+        self._chol = _cholesky(self._kernel(b, f, b, f) + np.diag(self._noise))
         self._b, self._f = b, f
         self._resid = yn - b.mean(axis=1)
         self._weights = self._solve(self._resid)
+
+    def _design(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b, f = self.prior.design(x, self.exclude_device)
+        return b / self._b_scale, f / self._f_scale
 
     def _kernel(self, b1, f1, b2, f2) -> np.ndarray:
         return self.prior.alpha ** 2 * (b1 @ b2.T) + self.prior.beta ** 2 * (f1 @ f2.T)
@@ -58,7 +67,7 @@ class PosteriorFit:
         """Posterior mean and standard deviation (the target's units, e.g. ms) of feature rows ``x``;
         the mean is floored at 1% of the smallest measurement (a linear model can go negative far
         outside the measured networks; the deviation then says how far to trust it)."""
-        b, f = self.prior.design(x, self.exclude_device)
+        b, f = self._design(x)
         cross = self._kernel(b, f, self._b, self._f)
         mean = b.mean(axis=1) + cross @ self._weights
         v = np.linalg.solve(self._chol, cross.T)
@@ -72,6 +81,18 @@ class PosteriorFit:
         k_inv = self._solve(np.eye(len(self.y)))
         loo_resid = self._weights / np.diag(k_inv)
         return (self.y / self.scale - loo_resid) * self.scale
+
+
+def _cholesky(k: np.ndarray) -> np.ndarray:
+    """Cholesky factor of a kernel matrix, with the smallest diagonal jitter that makes it succeed."""
+    base = float(np.mean(np.diag(k)))
+    for jitter in (1e-10, 1e-8, 1e-6, 1e-4, 1e-2):
+        try:
+            return np.linalg.cholesky(k + jitter * base * np.eye(len(k)))
+        except np.linalg.LinAlgError:
+            continue
+    raise ValidationError(Problem("measurements", "the measured networks are numerically indistinguishable to the "
+                                  "device model (identical workloads with different values?)"))
 
 
 def posterior_fit(prior: DevicePrior, x: np.ndarray, y: np.ndarray, exclude_device: str | None = None) -> PosteriorFit:
@@ -100,6 +121,17 @@ class DeviceModel:
     @property
     def batch(self) -> int:
         return int(self.device.get("batch", 1))
+
+    @property
+    def name(self) -> str:
+        """The device's name from its measurement file (``device`` if it had none)."""
+        return str(self.device.get("device") or "device")
+
+    def predict_workload(self, layers) -> float:
+        """Predicted value (the metric's units) of one workload built at :attr:`batch`."""
+        from .workload_features import feature_matrix
+
+        return float(self.predict_features(feature_matrix([layers]))[0][0])
 
     def predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.fit.predict(np.atleast_2d(x))
@@ -136,3 +168,33 @@ class DeviceModel:
                        DevicePrior.from_dict(data["prior"], f"{path}:prior"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(Problem(str(path), f"malformed device model ({exc})")) from None
+
+
+def predict_networks(model: DeviceModel, networks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted value and its standard deviation for architecture strings or ONNX paths."""
+    from codesign.errors import CodesignError
+
+    from .device_measurements import network_layers
+    from .workload_features import feature_matrix
+
+    workloads = []
+    for net in networks:
+        try:
+            workloads.append(network_layers(net, model.batch))
+        except CodesignError as exc:
+            raise ValidationError(Problem(net[:80], f"cannot build this network: {exc}")) from None
+    return model.predict_features(feature_matrix(workloads))
+
+
+def describe_device_model(path: str | Path) -> dict[str, Any]:
+    """What a report or model card says about a device model: device, batch, runtime, how many
+    measurements and its leave-one-out error (or why it cannot be read)."""
+    try:
+        model = DeviceModel.load(path)
+    except ValidationError as exc:
+        return {"file": str(path), "error": str(exc)}
+    loo = model.loo_summary()
+    return {"file": str(path), "device": model.name, "metric": model.metric, "batch": model.batch,
+            "runtime": model.device.get("runtime", ""), "precision": model.device.get("precision", ""),
+            "measurements": loo["n"], "loo_median_rel_err": round(loo["median_rel_err"], 4),
+            "loo_within_10pct": round(loo["within_10pct"], 4)}

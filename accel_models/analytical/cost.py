@@ -80,6 +80,7 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
     out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}}
     for key in ("cycles", "compute_cycles", "utilization", "dram_bytes"):
         out[key] = np.zeros(m)
+    out["ideal_cycles"] = np.zeros((m, 3))
     out["bound"] = np.empty(m, dtype=BOUNDS.dtype)
     for rows, costs in parts:
         for key, value in costs.items():
@@ -91,11 +92,14 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
     return out
 
 
-def _finish(compute, dram_b, gb_b, A: AccelArrays, util, energy: dict) -> dict:
-    """Latency = the slowest of compute, DRAM transfer and buffer transfer (cycles)."""
-    terms = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)
-    return {"cycles": terms.max(axis=1), "compute_cycles": compute, "utilization": util,
-            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy}
+def _finish(compute, dram_b, gb_b, L: LayerArrays, A: AccelArrays, util, energy: dict) -> dict:
+    """Latency = the slowest of compute, DRAM transfer and buffer transfer (cycles), each at the
+    accelerator's calibrated efficiency, plus its fixed per-layer overhead."""
+    eff = A.efficiency[np.arange(len(L)), L.kind]
+    terms = np.stack([compute / eff, dram_b / (A.dram_bw * A.dram_eff), gb_b / (A.gb_bw * A.gb_eff)], axis=1)
+    return {"cycles": terms.max(axis=1) + A.overhead_cycles, "compute_cycles": compute, "utilization": util * eff,
+            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy,
+            "ideal_cycles": np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)}
 
 
 def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
@@ -158,7 +162,7 @@ def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
               "rf": np.take_along_axis(rf_opts, pick, 1)[:, 0],
               "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
               "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor), "dram": A.e_dram * dram_b}
-    return _finish(compute, dram_b, gb_b, A, util, energy)
+    return _finish(compute, dram_b, gb_b, L, A, util, energy)
 
 
 def _vector_costs(L: LayerArrays, A: AccelArrays) -> dict:
@@ -168,4 +172,4 @@ def _vector_costs(L: LayerArrays, A: AccelArrays) -> dict:
     zero = np.zeros_like(dram_b)
     energy = {"mac": zero, "vector": L.in_elems * A.e_alu, "rf": zero, "local_buffer": zero,
               "global_buffer": A.e_gb * dram_b * (1 + A.write_factor) / 2, "dram": A.e_dram * dram_b}
-    return _finish(L.in_elems / (A.cols * A.lanes), dram_b, zero, A, zero, energy)
+    return _finish(L.in_elems / (A.cols * A.lanes), dram_b, zero, L, A, zero, energy)

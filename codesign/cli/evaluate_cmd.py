@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hw", required=True, metavar="NAME|FILE", help="hardware template name, YAML file or string")
     p.add_argument("--backend", default="analytical", choices=["analytical", "zigzag", "timeloop"])
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--device", metavar="DEVICE.json", help="also predict with a device model (codesign device fit)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=run)
 
@@ -34,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
           f"({parts} mJ), {rep.area_mm2:.4g} mm²")
     for note in rep.notes:
         print(f"note: {note}")
+    device = _device_prediction(args.device, args.network) if args.device else None
     if args.json:
-        print(json.dumps({
+        print(json.dumps({"device_model": device,
             "backend": rep.backend, "accel": rep.accel, "latency_ms": rep.latency_ms, "energy_mj": rep.energy_mj,
             "area_mm2": rep.area_mm2, "notes": rep.notes,
             "layers": [{"name": l.name, "op": l.op, "macs": l.macs, "cycles": l.cycles, "latency_ms": l.latency_ms,
@@ -43,3 +45,18 @@ def run(args: argparse.Namespace) -> int:
                         "utilization": l.utilization, "bound": l.bound, "source": l.source} for l in rep.layers],
         }))
     return 0
+
+
+def _device_prediction(path: str, network: str) -> dict:
+    """A device model's prediction for ``network``, printed and returned for the JSON line."""
+    from latency_predictors.device_model import DeviceModel, predict_networks
+
+    model = DeviceModel.load(path)
+    mean, std = predict_networks(model, [network])
+    loo = model.loo_summary()
+    unit = model.metric.rsplit("_", 1)[1]
+    print(f"device model {model.name} ({path}): {model.metric} {mean[0]:.4g} ± {std[0]:.2g} {unit} "
+          f"(batch {model.batch}, fitted on {loo['n']} measurements, leave-one-out median error "
+          f"{100 * loo['median_rel_err']:.1f}%)")
+    return {"file": path, "device": model.name, "metric": model.metric, "value": float(mean[0]),
+            "uncertainty": float(std[0]), "measurements": loo["n"], "loo_median_rel_err": loo["median_rel_err"]}

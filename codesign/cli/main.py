@@ -5,11 +5,11 @@ import argparse
 import sys
 
 from ..errors import CodesignError
-from . import (arch_cmd, evaluate_cmd, export_cmd, hw_cmd, measure_cmd, report_cmd, search_cmd, space_cmd, train_cmd,
+from . import (arch_cmd, device_cmd, evaluate_cmd, export_cmd, hw_cmd, measure_cmd, report_cmd, search_cmd, space_cmd, train_cmd,
                workload_cmd)
 
-COMMANDS = (space_cmd, arch_cmd, hw_cmd, workload_cmd, evaluate_cmd, measure_cmd, train_cmd, search_cmd, report_cmd,
-            export_cmd)
+COMMANDS = (space_cmd, arch_cmd, hw_cmd, workload_cmd, evaluate_cmd, measure_cmd, device_cmd, train_cmd, search_cmd,
+            report_cmd, export_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from ..search.config import SearchConfig
 CARD_FORMAT = "codesign.model_card.v1"
 
 UNITS = {"accuracy": "fraction", "latency_ms": "ms", "energy_mj": "mJ", "area_mm2": "mm²", "params": "parameters",
-         "macs": "MACs", "measured_latency_ms": "ms"}
+         "macs": "MACs", "measured_latency_ms": "ms", "predicted_latency_ms": "ms", "device_latency_ms": "ms"}
 
 
 def accuracy_fidelity(cfg: SearchConfig) -> str:
@@ -33,9 +33,24 @@ def search_metrics(cfg: SearchConfig, row: dict[str, Any]) -> list[dict[str, Any
               "energy_mj": (f"search ({cfg.backend})", f"{hw}, on the accelerator below"),
               "area_mm2": (f"search ({cfg.backend})", "technology table of the accelerator's PEs and SRAMs"),
               "params": ("network", "exact count"), "macs": ("network", "exact count"),
-              "measured_latency_ms": (f"search ({cfg.measure.runtime})", "median measured on the search host")}
+              "measured_latency_ms": (f"search ({cfg.measure.runtime})", "median measured on the search host"),
+              "predicted_latency_ms": ("search (block_lut)", f"block latency table {cfg.measure.predictor} for the "
+                                                            "search host (a prediction, not a measurement)"),
+              "device_latency_ms": ("search (device model)", _device_fidelity(cfg.measure.device))}
     return [{"name": m, "value": row[m], "unit": UNITS[m], "source": source[m][0], "fidelity": source[m][1]}
             for m in UNITS if row.get(m) is not None]
+
+
+def _device_fidelity(path: str | None) -> str:
+    if not path:
+        return ""
+    from latency_predictors.device_model import describe_device_model
+
+    d = describe_device_model(path)
+    if "error" in d:
+        return f"device model {path} (cannot be read now: {d['error']})"
+    return (f"device model of {d['device']} ({path}), batch {d['batch']}, fitted on {d['measurements']} measurements "
+            f"with a prior from reference devices; leave-one-out median error {100 * d['loo_median_rel_err']:.1f}%")
 
 
 def _fmt(v: Any) -> str:

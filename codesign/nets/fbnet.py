@@ -91,3 +91,8 @@ def torch_module(arch: str):
     """The network as a torch module (random weights), for ONNX export and measurement."""
     from ._torch_fbnet import FBNet
     return FBNet(parse(arch))
+
+
+def sample(rng) -> str:
+    """A uniformly random FBNet-space string."""
+    return "-".join(BLOCKS[int(rng.integers(len(BLOCKS)))] for _ in range(N_LAYERS))

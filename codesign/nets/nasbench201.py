@@ -98,3 +98,9 @@ def torch_module(arch: str):
     """The network as a torch module (random weights), for ONNX export and measurement."""
     from ._torch_nasbench201 import TinyNetwork
     return TinyNetwork(parse(arch))
+
+
+def sample(rng) -> str:
+    """A uniformly random cell string."""
+    nodes = ["|" + "|".join(f"{OPS[int(rng.integers(len(OPS)))]}~{i}" for i in range(j)) + "|" for j in (1, 2, 3)]
+    return "+".join(nodes)

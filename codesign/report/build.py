@@ -74,7 +74,22 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
         out["spearman_analytical_vs_measured_cpu"] = float(stats.spearmanr(
             [r["latency_ms"] for r in pts], [r["measured_latency_ms"] for r in pts])[0])
     cols = ["trial", "analytical_ms"] + (["zigzag_ms"] if zigzag else []) + ["measured_cpu_ms"]
-    text = ("<p>Accelerator latency is a cost-model estimate for the candidate's accelerator; measured CPU "
+    device_text = ""
+    if run.cfg.measure.device:
+        from latency_predictors.device_model import describe_device_model
+
+        out["device_model"] = describe_device_model(run.cfg.measure.device)
+        for row, r in zip(rows, run.front):
+            row["device_model_ms"] = r.get("device_latency_ms")
+        cols.append("device_model_ms")
+        d = out["device_model"]
+        device_text = (f"<p>Device latency (<code>device_latency_ms</code>) is predicted by the device model "
+                       f"<code>{html.escape(str(d['file']))}</code>" + (
+                           f" of {html.escape(str(d['device']))}, fitted on {d['measurements']} measured networks; "
+                           f"its leave-one-out median error is {100 * d['loo_median_rel_err']:.1f}% "
+                           f"({100 * d['loo_within_10pct']:.0f}% of the measurements within ±10% when left out)."
+                           if "error" not in d else f" which cannot be read now: {html.escape(d['error'])}.") + "</p>")
+    text = device_text + ("<p>Accelerator latency is a cost-model estimate for the candidate's accelerator; measured CPU "
             "latency is the same network timed with the run's runtime on this host — a different device, so "
             "only their ranking is comparable. " + (
                 "Analytical vs zigzag-dse compares two models of the same accelerator. " if zigzag else
@@ -157,7 +172,7 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
         for i, (x, y) in enumerate(figures.PAIRS)) + f"<div>{_fig(figures.pareto_3d(run.rows), 'front3d')}</div></div>")
     parts.append("<h2>Hypervolume against trials</h2>" + _fig(figures.hv_history(run.hv), "hv"))
     cols = ["trial", "pick", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs",
-            "measured_latency_ms", "arch", "accel"]
+            "measured_latency_ms"] + (["device_latency_ms"] if cfg.measure.device else []) + ["arch", "accel"]
     picks = _named_picks(run)
     front_rows = [{**r, "pick": ", ".join(picks.get(r["trial"], []))} for r in sorted(run.front, key=lambda r: -r["accuracy"])]
     parts.append("<h2>Front (click a column to sort)</h2>" + _table(front_rows, cols, "front")

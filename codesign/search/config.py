@@ -9,6 +9,7 @@ from typing import Any
 
 from ..checks import Checker
 from ..datasets import DATASETS
+from ..errors import ValidationError
 from ..supernet_training import SupernetTrainConfig
 from ..training import TrainConfig
 from ..yaml_io import load_yaml
@@ -44,13 +45,16 @@ class AccuracyConfig:
 class MeasureConfig:
     """Measured latency on the host (or an RPC device): on every trial (``all``) or the final front;
     ``predictor``: a block latency table (``block_lut.json`` from ``codesign predictor build``) that
-    gives every trial a ``predicted_latency_ms`` for this host (units it lacks are measured once)."""
+    gives every trial a ``predicted_latency_ms`` for this host (units it lacks are measured once);
+    ``device``: a device model (``DEVICE.json`` from ``codesign device fit``) that gives every trial a
+    ``device_latency_ms`` for that target."""
 
     runtime: str = "none"
     threads: int = 1
     trials: str = "front"
     rpc: str | None = None
     predictor: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,9 @@ class SearchConfig:
         if "predicted_latency_ms" in metrics and (v["measure"] is None or not v["measure"].predictor):
             chk.fail("measure", "an objective or constraint on predicted_latency_ms needs "
                                 "`measure: {predictor: block_lut.json}` (from `codesign predictor build`)")
+        if "device_latency_ms" in metrics and (v["measure"] is None or not v["measure"].device):
+            chk.fail("measure", "an objective or constraint on device_latency_ms needs "
+                                "`measure: {device: DEVICE.json}` (from `codesign device fit`)")
         if v.get("searcher") == "oneshot" and v["accuracy"] is not None and v["accuracy"].fidelity == "proxy":
             chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
@@ -209,7 +216,7 @@ def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
 
 
 def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
-    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc", "predictor"))
+    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc", "predictor", "device"))
     if m is None:
         return None
     out: dict[str, Any] = {}
@@ -223,7 +230,25 @@ def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
         out["rpc"] = chk.string(m["rpc"], "measure.rpc", r"[A-Za-z0-9_.\-]+:\d{1,5}", "HOST:PORT")
     if m.get("predictor") is not None:
         out["predictor"] = chk.string(m["predictor"], "measure.predictor", r".{1,4096}", "a block_lut.json path")
+    if m.get("device") is not None:
+        out["device"] = chk.string(m["device"], "measure.device", r".{1,4096}", "a DEVICE.json path")
+        if out["device"] is not None:
+            _check_device_model(chk, out["device"])
     return MeasureConfig(**out)
+
+
+def _check_device_model(chk: Checker, path: str) -> None:
+    """A device model must load now, not fail every trial later."""
+    from latency_predictors.device_model import DeviceModel
+
+    try:
+        model = DeviceModel.load(path)
+    except ValidationError as exc:
+        chk.fail("measure.device", str(exc))
+        return
+    if model.metric != "latency_ms":
+        chk.fail("measure.device", f"{path} models {model.metric}; device_latency_ms needs a latency model "
+                                   "(`codesign device fit MEAS.csv --metric latency_ms`)")
 
 
 def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:

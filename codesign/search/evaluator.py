@@ -66,6 +66,11 @@ class CandidateEvaluator:
             from latency_predictors.block_lut_predictor import BlockLutPredictor
 
             self.predictor = BlockLutPredictor.load(cfg.measure.predictor)
+        self.device_model = None
+        if cfg.measure.device:
+            from latency_predictors.device_model import DeviceModel
+
+            self.device_model = DeviceModel.load(cfg.measure.device)
 
     def __call__(self, cand: Candidate) -> TrialResult:
         from accel_models.registry import evaluate
@@ -93,10 +98,17 @@ class CandidateEvaluator:
             start = time.perf_counter()
             predicted["block_lut"] = self.predictor.predict(cand.arch, measure_missing=True)
             t["predict_s"] = time.perf_counter() - start
+        device = {}
+        if self.device_model is not None:
+            start = time.perf_counter()
+            device[self.device_model.name] = self.device_model.predict_workload(
+                workload if self.device_model.batch == 1 else arch_workload(cand.arch, self.device_model.batch))
+            t["device_s"] = time.perf_counter() - start
         metrics = Metrics(accuracy=float(acc), latency_ms={self.cfg.backend: report.latency_ms},
                           energy_mj={self.cfg.backend: report.energy_mj}, area_mm2=report.area_mm2,
                           params=int(totals["params"]), macs=int(totals["macs"]),
-                          measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted)
+                          measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted,
+                          device_latency_ms=device)
         return TrialResult(metrics, t)
 
 

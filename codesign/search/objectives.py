@@ -7,7 +7,8 @@ A trial's *flat metrics* are one number per metric name (units in the names):
   candidate's accelerator;
 - ``params``, ``macs`` of the network;
 - ``measured_latency_ms``, the median measured on the host/remote runtime (when measured);
-- ``predicted_latency_ms``, the block-level latency predictor's estimate for the host (when configured).
+- ``predicted_latency_ms``, the block-level latency predictor's estimate for the host (when configured);
+- ``device_latency_ms``, a device model's prediction for the user's target (``measure: {device: DEVICE.json}``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ METRICS: dict[str, str] = {  # name → natural direction
     "macs": "minimize",
     "measured_latency_ms": "minimize",
     "predicted_latency_ms": "minimize",
+    "device_latency_ms": "minimize",
 }
 HARDWARE_METRICS = ("latency_ms", "energy_mj", "area_mm2")
 
@@ -95,6 +97,8 @@ def flat_metrics(metrics: Metrics, backend: str, runtime: str | None = None) -> 
         out["measured_latency_ms"] = metrics.measured_latency_ms[runtime]
     if metrics.predicted_latency_ms:  # one predictor per run
         out["predicted_latency_ms"] = next(iter(metrics.predicted_latency_ms.values()))
+    if metrics.device_latency_ms:  # one device model per run
+        out["device_latency_ms"] = next(iter(metrics.device_latency_ms.values()))
     return out
 
 

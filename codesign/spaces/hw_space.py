@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..accel import ACCEL_FIELDS, DOC_KEYS, AccelConfig, check_accel_field
+from ..accel import ACCEL_FIELDS, DOC_KEYS, OPTIONAL_ACCEL_FIELDS, REQUIRED_ACCEL_FIELDS, AccelConfig, check_accel_field
 from ..checks import Checker
 from ..errors import Problem, ValidationError
 from ..hw_files import hw_configs_dir
@@ -39,7 +39,8 @@ class HwSpace:
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> HwSpace:
         chk = Checker(source)
-        m = chk.mapping(data, "", required=ACCEL_FIELDS, optional=(*DOC_KEYS, "area_budget_mm2"))
+        m = chk.mapping(data, "", required=REQUIRED_ACCEL_FIELDS,
+                        optional=(*OPTIONAL_ACCEL_FIELDS, *DOC_KEYS, "area_budget_mm2"))
         fields: list[Choice] = []
         budget = None
         if m is not None:
