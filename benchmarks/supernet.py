@@ -156,8 +156,7 @@ def main(argv=None) -> int:
         return 0
 
     sn_seed = args.seed if args.supernet_seed is None else args.supernet_seed
-    torch.manual_seed(sn_seed)  # the supernet's initial weights
-    net = Supernet(space)
+    net = Supernet(space, seed=sn_seed)  # the supernet's initial weights
     t0 = time.perf_counter()
     tr = train_supernet(net, data, SupernetTrainConfig(steps=sn_steps, seed=sn_seed), progress=False)
     supernet_s = time.perf_counter() - t0

@@ -179,10 +179,20 @@ class DynBlock(nn.Module):
 
 
 class Supernet(nn.Module):
-    """Weight-sharing network over every architecture of ``space``."""
+    """Weight-sharing network over every architecture of ``space``; with ``seed`` its initial
+    weights depend on that seed alone (drawn inside a forked RNG: the caller's global torch state is
+    neither read nor changed), so two processes build byte-identical supernets."""
 
-    def __init__(self, space: ArchSpace):
+    def __init__(self, space: ArchSpace, seed: int | None = None):
         super().__init__()
+        if seed is None:
+            self._build(space)
+            return
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self._build(space)
+
+    def _build(self, space: ArchSpace) -> None:
         self.space = space
         k_max = max(max(st.kernel) for st in space.stages)
         self.stem = DynConvBN(max(space.stem_channels), space.in_channels, space.stem_kernel)

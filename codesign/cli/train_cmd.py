@@ -77,7 +77,7 @@ def train_supernet_cmd(args: argparse.Namespace) -> int:
     cfg = SupernetTrainConfig.from_dict(m.get("train", {}), source=f"{args.config}:train")
     data = load_dataset(m.get("data", "digits"), resolution=space.resolution, channels=space.in_channels,
                         seed=int(m.get("data_seed", 0)), path=m.get("data_path"))
-    net = Supernet(space)
+    net = Supernet(space, seed=cfg.seed)
     res = train_supernet(net, data, cfg, progress=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     net.save(args.out, extra={"train": cfg.as_train_config().to_dict(), "data": m.get("data", "digits")})

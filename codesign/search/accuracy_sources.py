@@ -57,7 +57,7 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
             raise ValidationError(Problem(f"{cfg.source}:accuracy.checkpoint", f"supernet checkpoint {ckpt} not found"))
         t = time.perf_counter()
         data = load_search_data(cfg, space)
-        net = Supernet(space)
+        net = Supernet(space, seed=cfg.accuracy.supernet.seed)
         train_supernet(net, data, cfg.accuracy.supernet, progress=progress)
         net.save(ckpt, extra={"config": cfg.name})
         timings["supernet_train_s"] = time.perf_counter() - t
