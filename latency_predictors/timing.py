@@ -24,21 +24,23 @@ class Measurement:
 
 
 def time_callable(run: Callable[[], object], warmup: int = 10, repeats: int = 50, max_cv: float = 0.05,
-                  max_attempts: int = 3, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
+                  max_attempts: int = 3, min_seconds: float = 0.0,
+                  clock: Callable[[], float] = time.perf_counter) -> tuple[np.ndarray, int]:
     """Run ``warmup`` untimed calls, then ``repeats`` timed ones; repeat the whole measurement (up to
     ``max_attempts``) while the coefficient of variation exceeds ``max_cv``. Returns the samples (ms)
-    of the least noisy attempt and the number of attempts."""
+    of the least noisy attempt and the number of attempts. ``clock`` (seconds) is injectable so the
+    retake logic can be tested without real time."""
     best: np.ndarray | None = None
     best_cv = np.inf
     for attempt in range(1, max_attempts + 1):
         for _ in range(warmup):
             run()
         samples = []
-        start = time.perf_counter()
-        while len(samples) < repeats or time.perf_counter() - start < min_seconds:
-            t = time.perf_counter()
+        start = clock()
+        while len(samples) < repeats or clock() - start < min_seconds:
+            t = clock()
             run()
-            samples.append((time.perf_counter() - t) * 1e3)
+            samples.append((clock() - t) * 1e3)
         arr = np.asarray(samples)
         cv = float(arr.std() / arr.mean()) if arr.mean() > 0 else 0.0
         if cv < best_cv:

@@ -23,17 +23,32 @@ def test_a_bigger_network_measures_slower():
     assert measure_ort(export_onnx(big), repeats=30).median_ms > small.median_ms
 
 
+class FakeClock:
+    """A clock that only the timed calls advance, by a scripted number of milliseconds each."""
+
+    def __init__(self, durations_ms):
+        self.now, self.durations = 0.0, iter(durations_ms)
+
+    def __call__(self):
+        return self.now
+
+    def run(self):
+        self.now += next(self.durations) / 1e3
+
+
 def test_noisy_measurements_are_retaken():
-    calls = iter([1.0] * 5 + [50.0] + [1.0] * 100)  # one outlier in the first attempt
-    import time
-
-    def run():
-        time.sleep(next(calls) / 1e4)
-
-    samples, attempts = time_callable(run, warmup=0, repeats=10, max_cv=0.3, max_attempts=3)
+    clock = FakeClock([1.0] * 5 + [50.0] + [1.0] * 100)  # one outlier in the first attempt
+    samples, attempts = time_callable(clock.run, warmup=0, repeats=10, max_cv=0.3, max_attempts=3, clock=clock)
     assert attempts == 2 and len(samples) == 10
     m = summarize(samples, attempts, {})
-    assert m.cv <= 0.3
+    assert m.cv <= 0.3 and m.median_ms == pytest.approx(1.0)
+
+
+def test_the_least_noisy_attempt_is_kept_when_none_is_quiet():
+    noisy = [1.0, 9.0] * 5 + [1.0, 5.0] * 5 + [1.0, 7.0] * 5        # three attempts, none below max_cv
+    clock = FakeClock(noisy)
+    samples, attempts = time_callable(clock.run, warmup=0, repeats=10, max_cv=0.05, max_attempts=3, clock=clock)
+    assert attempts == 3 and sorted(set(samples.round(6))) == [1.0, 5.0]
 
 
 def test_a_broken_model_is_a_clear_error(tmp_path):
