@@ -34,18 +34,20 @@ KS = (5, 10, 20)
 MACS = [FEATURES.index(f) for f in FEATURES if f.startswith("mmacs_") and "_min_" not in f]
 
 
-def score(prior: DevicePrior, x: np.ndarray, y: np.ndarray, k: int, draws: int, seed: int) -> tuple[float, float]:
-    """Mean Spearman ρ and mean share within ±10% over ``draws`` random draws of ``k`` measurements."""
+def score(prior: DevicePrior, x: np.ndarray, y: np.ndarray, k: int, draws: int, seed: int) -> tuple[float, float, float]:
+    """Mean Spearman ρ, mean share within ±10% and mean share within ±1 predicted standard
+    deviation, over ``draws`` random draws of ``k`` measurements."""
     rng = np.random.default_rng(seed)
     ok = np.flatnonzero(valid_rows(y))
-    rhos, hits = [], []
+    rhos, hits, covered = [], [], []
     for _ in range(draws):
         idx = rng.permutation(ok)
         tr, te = idx[:k], idx[k:]
-        pred, _ = posterior_fit(prior, x[tr], y[tr]).predict(x[te])
+        pred, sd = posterior_fit(prior, x[tr], y[tr]).predict(x[te])
         rhos.append(spearmanr(pred, y[te]).statistic)
         hits.append(np.mean(np.abs(pred - y[te]) / y[te] <= 0.10))
-    return float(np.mean(rhos)), float(np.mean(hits))
+        covered.append(np.mean(np.abs(pred - y[te]) <= sd))
+    return float(np.mean(rhos)), float(np.mean(hits)), float(np.mean(covered))
 
 
 def measure_host(n: int, seed: int, cache: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -165,22 +167,25 @@ def main() -> None:
               f"meta-validation rho {meta['meta_validation_spearman']:.3f}", flush=True)
     prior = DevicePrior.load()
     spearman_at_k: dict = {}
-    within_at_20, flops = [], {}
+    within_at_20, coverage, flops = [], [], {}
     for family, (x, lat, devs) in tables.items():
         for j, dev in enumerate(devs):
             if role(dev) != "unseen":
                 continue
             y = lat[:, j]
             for k in KS:
-                rho, within = score(prior, x, y, k, draws, args.seed + k)
+                rho, within, covered = score(prior, x, y, k, draws, args.seed + k)
                 spearman_at_k.setdefault(family, {}).setdefault(dev, {})[k] = round(rho, 4)
                 if k == 20:
                     within_at_20.append(within)
+                if k == 10:
+                    coverage.append(covered)
             flops.setdefault(family, {})[dev] = round(float(spearmanr(x[:, MACS].sum(axis=1), y).statistic), 4)
             print(f"{family} {dev}: {spearman_at_k[family][dev]}", flush=True)
     hx, hy = measure_host(host_n, args.seed, args.host_cache)
-    host_rho, host_within = score(prior, hx, hy, 10, draws, args.seed)
+    host_rho, host_within, _ = score(prior, hx, hy, 10, draws, args.seed)
     repeat = host_repeat_agreement(min(args.host_repeat, host_n), args.seed, args.host_cache)
+    print(f"host: rho@10 {host_rho:.3f}, within 10% {host_within:.2f}, repeat agreement {repeat}", flush=True)
     template_cal = {"skipped": "zigzag-dse takes ~40 s per network here; run without --quick"} if args.quick \
         else template_calibration(10, args.template_networks, args.seed)
     at10 = [v[10] for fam in spearman_at_k.values() for v in fam.values()] + [host_rho]
@@ -189,6 +194,7 @@ def main() -> None:
         "mean_spearman_at_10": round(float(np.mean(at10)), 4),
         "min_spearman_at_10": round(float(np.min(at10)), 4),
         "within_10pct_at_20": round(float(np.mean(within_at_20)), 4),
+        "coverage_1sd_at_10": round(float(np.mean(coverage)), 4),
         "flops_spearman": flops,
         "host_spearman_at_10": round(host_rho, 4),
         "host_within_10pct_at_10": round(host_within, 4),

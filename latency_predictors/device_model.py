@@ -1,11 +1,12 @@
 """A device latency (or energy) model fitted from a few measurements of the user's own target.
 
 Model (Bayesian linear regression over the prior's bases and raw features, see
-:mod:`latency_predictors.device_prior`): with ``b(x)`` the normalised reference-device predictions
-and ``f(x)`` the normalised workload features of network ``x``, the target's value relative to the
-mean of its measurements is ``m(x) + Σ c_j b_j(x) + Σ v_k f_k(x)``, ``m`` the average basis,
-``c ~ N(0, alpha²)``, ``v ~ N(0, beta²)``, and each measurement off by a relative error of
-``sigma``. With 10 measurements the posterior leans on the reference devices that explain them;
+:mod:`latency_predictors.device_prior`): with ``b(x)`` the reference-device predictions and
+``f(x)`` the workload features of network ``x``, each relative to its mean over the measured
+networks, the target's value relative to the mean of its measurements is
+``m(x) + Σ c_j b_j(x) + Σ v_k f_k(x)``, ``m`` the average basis, ``c ~ N(0, alpha²)``,
+``v ~ N(0, beta²)``, and each measurement off by a relative error of ``sigma``; the overall scale
+of these variances is the maximum-likelihood one for the device's data. With 10 measurements the posterior leans on the reference devices that explain them;
 with many, the raw features take over. Every prediction comes with its posterior standard
 deviation (ms), and the fit reports its exact leave-one-out error.
 """
@@ -52,6 +53,9 @@ class PosteriorFit:
         self._b, self._f = b, f
         self._resid = yn - b.mean(axis=1)
         self._weights = self._solve(self._resid)
+        # maximum-likelihood scale of the whole kernel: the prior's ratios fix the mean, the data
+        # say how large the deviations (and so the uncertainties) are on this device
+        self._var_scale = float(self._resid @ self._weights) / len(yn)
 
     def _design(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b, f = self.prior.design(x, self.exclude_device)
@@ -74,7 +78,7 @@ class PosteriorFit:
         var = self.prior.alpha ** 2 * np.einsum("ij,ij->i", b, b) + self.prior.beta ** 2 * np.einsum("ij,ij->i", f, f)
         var = np.maximum(var - np.einsum("ij,ij->j", v, v), 0.0) + (self.prior.sigma * mean) ** 2
         floor = 0.01 * self.y.min() / self.scale
-        return np.maximum(mean, floor) * self.scale, np.sqrt(var) * self.scale
+        return np.maximum(mean, floor) * self.scale, np.sqrt(var * self._var_scale) * self.scale
 
     def leave_one_out(self) -> np.ndarray:
         """Each measurement's prediction from the others (exact for this Gaussian model), same units."""

@@ -35,7 +35,7 @@ def spread_subset(features: np.ndarray, n: int, seed: int = 0) -> list[int]:
     if n > len(features):
         raise ValidationError(Problem("-n", f"asked for {n} networks but only {len(features)} are available"))
     z = np.log1p(np.maximum(features, 0.0))
-    z = z[:, z.std(axis=0) > 0]
+    z = z[:, z.std(axis=0) > 1e-9]  # constant features (up to rounding) carry no spread
     z = (z - z.mean(axis=0)) / z.std(axis=0) if z.size else np.zeros((len(features), 1))
     total = z.sum(axis=1)
     chosen = [int(np.argmin(total)), int(np.argmax(total))][: min(n, 2 if len(features) > 1 else 1)]

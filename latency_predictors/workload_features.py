@@ -1,6 +1,6 @@
 """Workload features of a network for device latency models: sums over its layers, units in names.
 
-Every feature but the cache-spill terms is additive over layers (a network's value is the sum of its layers' values), so a
+Every feature is additive over layers (a network's value is the sum of its layers' values), so a
 non-negative combination of them is a per-layer latency model summed over the network:
 
 * ``layers_<kind>`` — layer counts (a fixed cost per kernel launch or per layer, in layers);
@@ -11,8 +11,6 @@ non-negative combination of them is a per-layer latency model summed over the ne
   (launch- or under-utilisation-bound);
 * ``melems_over_<θ>`` — Σ max(0, layer footprint − θ): convex terms, a layer whose inputs, outputs
   and weights exceed a cache of θ elements streams them;
-* ``mparams_over_<θ>`` — max(0, network parameters − θ): the weights that no longer stay in a
-  last-level cache of θ elements between inferences (the one network-level, non-additive term);
 * ``analytical_ms_<template>`` — the analytical cost model's latency on a shipped accelerator
   template (per-layer mapping, utilisation and bandwidth bounds), in ms.
 
@@ -32,8 +30,6 @@ _LAYER_KINDS = ("mac", "elementwise", "pool", "data_movement")
 MAC_KNEES = (2**14, 2**17, 2**20, 2**23)
 #: per-layer footprint thresholds of the convex terms (elements)
 FOOTPRINT_KNEES = (2**16, 2**18, 2**20)
-#: network weight thresholds of the cache-spill terms (elements; 4–32 MiB at 32 bits)
-PARAM_KNEES = (2**20, 2**21, 2**22, 2**23)
 #: accelerator templates whose analytical latency is a feature
 TEMPLATES = ("edge_tpu_like", "eyeriss_like", "simba_like")
 
@@ -44,7 +40,6 @@ FEATURES: tuple[str, ...] = (
     "melems_mac_activations", "melems_other_activations", "melems_params",
     *(f"mmacs_min_2e{int(np.log2(t))}" for t in MAC_KNEES),
     *(f"melems_over_2e{int(np.log2(t))}" for t in FOOTPRINT_KNEES),
-    *(f"mparams_over_2e{int(np.log2(t))}" for t in PARAM_KNEES),
     *(f"analytical_ms_{t}" for t in TEMPLATES),
 )
 
@@ -74,9 +69,8 @@ def structural_features(layers: list[Layer]) -> np.ndarray:
     footprint = acts + params
     concave = [np.minimum(macs[is_mac], t).sum() / 1e6 for t in MAC_KNEES]
     convex = [np.maximum(footprint - t, 0.0).sum() / 1e6 for t in FOOTPRINT_KNEES]
-    spill = [max(params.sum() - t, 0.0) / 1e6 for t in PARAM_KNEES]
     return np.array([1.0, *counts, *by_kind, acts[is_mac].sum() / 1e6, acts[~is_mac].sum() / 1e6,
-                     params.sum() / 1e6, *concave, *convex, *spill])
+                     params.sum() / 1e6, *concave, *convex])
 
 
 @lru_cache(maxsize=1)
