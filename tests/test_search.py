@@ -190,3 +190,30 @@ def test_predicted_cpu_latency_is_an_objective_a_search_can_use(tmp_path):
     rows = [t.result["flat"] for t in state.store.trials() if t.state == "COMPLETE"]
     assert len(rows) == 6 and all(r["predicted_latency_ms"] > 0 for r in rows)
     assert state.front()                                      # the front is over accuracy × predicted latency
+
+
+def test_a_search_whose_trials_all_fail_alike_stops_with_the_reason_and_still_reports(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CODESIGN_FAULT", "raise:1")            # every candidate raises
+    from kill_resume import write_config
+
+    config = write_config(tmp_path / "s.yaml", trials=12)
+    run = tmp_path / "run"
+    assert main(["search", str(config), "--out", str(run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "the first 4 trials all failed with the same error" in err and "injected fault" in err
+    assert main(["report", str(run)]) == 0                    # a run with no finished trial still renders
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "No trial finished" in page and "injected fault" in page
+
+
+def test_check_refuses_a_missing_data_path_and_an_accelerator_over_the_area_budget(tmp_path, capsys):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("name: bad\nspace: {arch: ibn_32_compact, hw: nahas_like, phase_accelerator: edge_tpu_like}\n"
+                   "mode: phase\ndata: {name: cifar10, path: /does/not/exist}\n"
+                   "accuracy: {fidelity: proxy}\nobjectives: [accuracy, latency_ms]\nbudget: {trials: 8}\n")
+    assert main(["search", str(cfg), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}:data" in err and "/does/not/exist" in err
+    assert f"{cfg}:space.phase_accelerator" in err and "mm²" in err and "10 mm² area budget" in err
+    assert main(["search", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    assert not (tmp_path / "run").exists()                   # a search that cannot start leaves nothing

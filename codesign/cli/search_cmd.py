@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,9 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def check(cfg) -> int:
     """Validate ``cfg`` with its spaces (everything a search needs before its first trial) and print it."""
     from ..search.loop import joint_space, resolved_config
+    from ..search.preflight import preflight
     from ..yaml_io import dump_yaml
 
     joint = joint_space(cfg)
+    preflight(cfg, joint)
     print(dump_yaml(resolved_config(cfg, joint).to_dict()), end="")
     print(f"# valid: {joint.arch.name} × {joint.hw.name}, searcher {cfg.searcher}, budget {cfg.trials} trials")
     return 0
@@ -76,4 +79,8 @@ def search(args: argparse.Namespace) -> int:
           f"hypervolume {summary['hypervolume']:.4g}, {summary['elapsed_s']:.1f} s → {run_dir}")
     if args.json:
         print(json.dumps(summary, sort_keys=True))
+    if summary["trials_settled"] and summary["trials_failed"] == summary["trials_settled"]:
+        print(f"codesign: error: every trial failed; see the reasons in {run_dir / 'trials.csv'} "
+              f"(or `codesign report {run_dir}`)", file=sys.stderr)
+        return 1
     return 0

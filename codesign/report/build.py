@@ -112,8 +112,10 @@ def _pngs(run: RunData, out_dir: Path) -> list[Path]:
                            ([r for r in done if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
             ax.scatter([r[x] for r in subset], [r[y] for r in subset], **kw)
         for axis, m in (("x", x), ("y", y)):
-            if m != "accuracy":
+            if m != "accuracy" and any((r.get(m) or 0) > 0 for r in done):  # log needs a positive value
                 getattr(ax, f"set_{axis}scale")("log")
+        if not done:
+            ax.text(0.5, 0.5, "no finished trial", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel(figures.LABELS[x])
         ax.set_ylabel(figures.LABELS[y])
         ax.legend()
@@ -165,6 +167,13 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
                "accuracy fidelity": cfg.accuracy.fidelity, "cost model": cfg.backend,
                "measured on": f"{cfg.measure.runtime} ({cfg.measure.trials})", "store": run.info["storage"],
                "host": run.info["host"], "versions": run.info["versions"]}
+    finished = [r for r in run.rows if r["state"] == "COMPLETE"]
+    if not finished:
+        parts.append("<p><strong>No trial finished: every trial failed.</strong> Their reasons are listed under "
+                     "<em>Failed trials</em> below; the plots are empty.</p>")
+    elif not any(r["feasible"] for r in finished):
+        parts.append("<p><strong>No feasible trial:</strong> every finished trial breaks a constraint "
+                     f"({html.escape(', '.join(c.describe() for c in cfg.constraints))}); the front is empty.</p>")
     parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": json.dumps(v) if isinstance(v, dict) else v}
                                                for k, v in summary.items()], ["field", "value"], "summary"))
     parts.append("<h2>Pareto front</h2><div class=\"grid\">" + "".join(

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..candidate import Candidate
-from ..errors import Problem, ValidationError
+from ..errors import CodesignError, Problem, ValidationError
 from ..hw_files import resolve_accel
 from ..metrics import Metrics
 from ..spaces.arch_space import ArchSpace
@@ -45,6 +45,7 @@ class Outcome:
     losses: tuple[float, ...] | None
     violation: float
     reward: float | None
+    error: str | None = None
 
     @property
     def feasible(self) -> bool:
@@ -122,8 +123,12 @@ def prepare_run(cfg: SearchConfig | None, run_dir: Path, resume: bool) -> Search
     if path.exists():
         raise ValidationError(Problem(str(run_dir), "already holds a search run: pass --resume to continue it, "
                                                     "or choose another --out"))
+    from .preflight import preflight
+
+    joint = joint_space(cfg)
+    preflight(cfg, joint)  # before the run directory exists: a search that cannot start leaves nothing
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_config(resolved_config(cfg, joint_space(cfg)), path)
+    _write_config(resolved_config(cfg, joint), path)
     return replace(SearchConfig.from_yaml(path), storage=cfg.storage)  # the saved copy holds no password
 
 
@@ -146,7 +151,7 @@ def _strip(cfg: SearchConfig) -> dict[str, Any]:
 
 def outcome_of(cfg: SearchConfig, index: int, candidate: str, result: dict[str, Any]) -> Outcome:
     if result.get("metrics") is None:
-        return Outcome(index, candidate, None, None, 0.0, None)
+        return Outcome(index, candidate, None, None, 0.0, None, result.get("error") or "no metrics")
     metrics = Metrics.from_dict(result["metrics"], source=f"trial {index}")
     runtime = cfg.measure.runtime if cfg.measure.trials == "all" else None
     flat = flat_metrics(metrics, cfg.backend, runtime)
@@ -214,6 +219,7 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
                 for v, o in zip(values, outcomes):
                     searcher.tell(v, feedback_of(o))
                 state.outcomes.extend(outcomes)
+                _stop_if_every_trial_fails_alike(state)
                 index += n
                 store.set_info("elapsed_s", elapsed_before + time.perf_counter() - start)
                 front = state.front()
@@ -226,6 +232,25 @@ def run_search(cfg: SearchConfig | None, run_dir: str | Path, resume: bool = Fal
         executor.close()
         store.set_info("elapsed_s", elapsed_before + time.perf_counter() - start)
     return state
+
+
+#: a search whose first trials (this many, or its whole budget) all failed with one reason stops
+FAIL_FAST_TRIALS = 4
+
+
+class SearchAborted(CodesignError):
+    """Every trial so far failed for the same reason: running more would only repeat it."""
+
+
+def _stop_if_every_trial_fails_alike(state: SearchState) -> None:
+    done = state.outcomes
+    if len(done) < min(FAIL_FAST_TRIALS, state.cfg.trials) or any(o.flat is not None for o in done):
+        return
+    reasons = {o.error for o in done}
+    if len(reasons) == 1:
+        raise SearchAborted(f"the first {len(done)} trials all failed with the same error, so the search stopped: "
+                            f"{reasons.pop()}\n(the failed trials are kept in {state.run_dir}; fix the cause and "
+                            "start a new run)")
 
 
 def _make_searcher(cfg: SearchConfig, space, phase_no: int, state: SearchState, progress: bool):
