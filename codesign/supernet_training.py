@@ -16,7 +16,7 @@ from .datasets import DataSet
 from .model_builder import IBNNet
 from .spaces.arch_space import ArchSpace
 from .supernet import Supernet, recalibrate_batch_norm
-from .training import TrainConfig, accuracy, batches, make_optimizer
+from .training import TrainConfig, accuracy, batches, make_optimizer, torch_threads
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class SupernetTrainConfig:
     fused_probability: float = 0.75
     augment: bool = True
     seed: int = 0
+    threads: int | None = None  # torch threads while training; None: the cores this process may use
 
     @classmethod
     def from_dict(cls, data, source: str = "") -> SupernetTrainConfig:
@@ -94,7 +95,7 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
     result = SupernetTrainResult(0, 0.0, 0, 0)
     start = time.perf_counter()
     bar = tqdm(total=cfg.steps, desc="supernet", disable=not progress, leave=False)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)
         net.train()
         warmup = int(cfg.warmup_fraction * cfg.steps)

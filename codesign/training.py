@@ -1,9 +1,11 @@
 """Proxy training of a stand-alone network: a fixed budget, deterministic on CPU under a seed."""
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -20,6 +22,30 @@ from .model_builder import build_model
 EpochHook = Callable[[int, float], bool]
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask; all cores where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with torch's intra-op threads set to ``threads`` (default: the cores this process
+    may use), restored afterwards. Inter-op threads are set too where torch still allows it (once per
+    process, before any parallel work)."""
+    n = threads or available_cores()
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    with contextlib.suppress(RuntimeError):  # "cannot set number of interop threads after parallel work has started"
+        torch.set_num_interop_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Budget and recipe. ``steps`` (if set) overrides ``epochs``; learning rate follows a cosine schedule."""
@@ -34,6 +60,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     augment: bool = True
     seed: int = 0
+    threads: int | None = None  # torch threads while training; None: the cores this process may use
 
     @classmethod
     def from_dict(cls, data, source: str = "") -> TrainConfig:
@@ -56,6 +83,8 @@ class TrainConfig:
             vals["augment"] = chk.boolean(m["augment"], "augment")
         if "seed" in m:
             vals["seed"] = chk.integer(m["seed"], "seed", 0, 2**31 - 1)
+        if m.get("threads") is not None:
+            vals["threads"] = chk.integer(m["threads"], "threads", 1, 1024)
         chk.raise_if_any("invalid training configuration")
         return cls(**vals)
 
@@ -123,7 +152,7 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
     result = TrainResult(0.0, 0.0, 0, 0)
     start = time.perf_counter()
     bar = tqdm(total=steps, desc="train", disable=not progress, leave=False)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)
         for epoch, end_of_epoch, x, y in batches(data.train, cfg, gen, steps):
             model.train()

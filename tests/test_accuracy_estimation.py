@@ -106,6 +106,22 @@ def test_early_stopping_hook_for_successive_halving(synthetic):
     assert res.stopped_early and seen == [0, 1] and len(res.history) == 2
 
 
+def test_training_runs_on_the_thread_budget_it_is_given_and_restores_torchs(synthetic):
+    arch = TINY_SPACE.sample(np.random.default_rng(2))
+    before = torch.get_num_threads()
+    during = []
+    train(arch, synthetic, TrainConfig(epochs=1, batch_size=32, threads=1),
+          on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
+    assert during == [1] and torch.get_num_threads() == before
+    from codesign.training import available_cores
+    train(arch, synthetic, TrainConfig(epochs=1, batch_size=32),
+          on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
+    assert during[-1] == available_cores()                   # default: the cores this process may use
+    assert SupernetTrainConfig.from_dict({"threads": 2}).threads == 2
+    with pytest.raises(ValidationError, match="threads"):
+        TrainConfig.from_dict({"threads": 0}, source="search.yaml")
+
+
 def test_training_config_errors_name_the_field():
     with pytest.raises(ValidationError, match="optimizer"):
         TrainConfig.from_dict({"optimizer": "lion"}, source="train.yaml")

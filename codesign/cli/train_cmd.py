@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from ..checks import Checker
@@ -16,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, help="torch threads (default: the cores this process may use)")
     t.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     t.set_defaults(func=train_standalone)
 
@@ -24,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st = ssub.add_parser("train", help="train a supernet from a YAML config (space, data, train)")
     st.add_argument("config", metavar="CONFIG")
     st.add_argument("--out", default="supernet.pt", help="checkpoint path (default supernet.pt)")
+    st.add_argument("--threads", type=int, help="torch threads (overrides train.threads; default: available cores)")
     st.set_defaults(func=train_supernet_cmd)
     se = ssub.add_parser("eval", help="accuracy of one subnet after batch-norm recalibration")
     se.add_argument("checkpoint")
@@ -32,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--split", choices=["val", "test"], default="val")
     se.add_argument("--json", action="store_true")
     se.set_defaults(func=eval_supernet_cmd)
+
+
+def _threads(value: int | None) -> int | None:
+    from ..errors import Problem, ValidationError
+    if value is not None and not 1 <= value <= 1024:
+        raise ValidationError(Problem("--threads", f"must be between 1 and 1024, got {value}"))
+    return value
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -52,7 +62,7 @@ def train_standalone(args: argparse.Namespace) -> int:
 
     arch = ArchConfig.from_string(args.arch)
     data = _load_data(args, arch.resolution, arch.in_channels)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, threads=_threads(args.threads))
     model, res = train(arch, data, cfg, progress=True)
     test = accuracy(model, data.test)
     print(f"val accuracy {res.val_accuracy:.4f}, test accuracy {test:.4f}, {res.seconds:.1f} s, "
@@ -75,6 +85,8 @@ def train_supernet_cmd(args: argparse.Namespace) -> int:
     chk.raise_if_any("invalid supernet config")
     space = ArchSpace.resolve(m.get("space", "ibn_32_compact"))
     cfg = SupernetTrainConfig.from_dict(m.get("train", {}), source=f"{args.config}:train")
+    if args.threads is not None:
+        cfg = replace(cfg, threads=_threads(args.threads))
     data = load_dataset(m.get("data", "digits"), resolution=space.resolution, channels=space.in_channels,
                         seed=int(m.get("data_seed", 0)), path=m.get("data_path"))
     net = Supernet(space, seed=cfg.seed)
