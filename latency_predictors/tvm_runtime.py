@@ -49,6 +49,38 @@ def host_target(threads: int = 1):
     return tvm.target.Target(spec)
 
 
+def parse_target(text: str | None, threads: int = 1):
+    """A TVM target from its usual command-line form, e.g. ``llvm -mtriple=aarch64-linux-gnu
+    -mattr=+neon`` (a Raspberry Pi 4), or this host's CPU when ``text`` is empty or ``host``. TVM 0.27
+    only accepts dict targets, so the string is parsed here; ``-mattr`` takes comma-separated features."""
+    import tvm
+
+    if not text or text.strip() == "host":
+        return host_target(threads)
+    kind, *options = text.split()
+    spec: dict = {"kind": kind, "num-cores": int(threads)}
+    for opt in options:
+        key, sep, value = opt.lstrip("-").partition("=")
+        if not opt.startswith("-") or not sep or not key:
+            raise ValidationError(Problem("--target", f"expected options of the form -key=value in `{text}`, "
+                                                      f"got `{opt}`"))
+        spec[key] = value.split(",") if key in ("mattr", "keys", "libs") else value
+    try:
+        return tvm.target.Target(spec)
+    except Exception as exc:  # noqa: BLE001 - TVM raises its own error types
+        raise ValidationError(Problem("--target", f"TVM rejects `{text}`: {str(exc).splitlines()[0]}")) from None
+
+
+def is_host_target(target) -> bool:
+    """Whether a library built for ``target`` runs on this machine (same triple as the host's LLVM)."""
+    import tvm
+
+    triple = str(target.attrs.get("mtriple", "")) if "mtriple" in target.attrs else ""
+    host = str(tvm.target.codegen.llvm_get_system_triple()) if hasattr(tvm.target.codegen,
+                                                                     "llvm_get_system_triple") else ""
+    return not triple or triple == host or triple.split("-")[0] == host.split("-")[0]
+
+
 def import_onnx(model: onnx.ModelProto | str | Path):
     """ONNX → Relax ``IRModule`` (weights folded in); an operator TVM cannot import is an error naming it."""
     from tvm.relax.frontend.onnx import from_onnx
@@ -298,12 +330,22 @@ def compile_model(model: onnx.ModelProto | str | Path, threads: int = 1, tune_tr
         raise TvmError(f"TVM compilation failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
 
-def export_library(executable, path: str | Path) -> Path:
-    """A shared object loadable with ``tvm.runtime.load_module`` in any process."""
+def export_library(executable, path: str | Path, cc: str | None = None) -> Path:
+    """A shared object loadable with ``tvm.runtime.load_module`` in any process; with ``cc`` (a cross
+    compiler such as ``aarch64-linux-gnu-g++``) linked for another machine."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fcompile = None
+    if cc:
+        import shutil
+
+        from tvm.support.cc import cross_compiler
+        if shutil.which(cc) is None:
+            raise ValidationError(Problem("--cc", f"cross compiler `{cc}` not found on PATH (Debian: "
+                                                  "apt-get install g++-aarch64-linux-gnu)"))
+        fcompile = cross_compiler(cc)
     with quiet_stderr():
-        executable.export_library(str(path))
+        executable.export_library(str(path), fcompile=fcompile)
     return path
 
 
@@ -326,13 +368,23 @@ def _input_shape(model: onnx.ModelProto | str | Path) -> list[int]:
 
 def measure_tvm(model: onnx.ModelProto | str | Path, threads: int = 1, tune_trials: int = 0,
                 db_dir: str | Path | None = None, rpc: str | None = None, repeats: int = 30,
-                min_repeat_ms: int = 20, rpc_timeout_s: float = 20.0) -> Measurement:
-    """Median latency (ms) of the compiled model on this host, or on ``rpc`` = ``"HOST:PORT"``."""
+                min_repeat_ms: int = 20, rpc_timeout_s: float = 20.0, target: str | None = None,
+                cc: str | None = None) -> Measurement:
+    """Median latency (ms) of the compiled model on this host, or on ``rpc`` = ``"HOST:PORT"``;
+    ``target`` (e.g. ``llvm -mtriple=aarch64-linux-gnu -mattr=+neon``) and ``cc`` (the cross
+    compiler that links the library) build it for the board behind ``rpc`` instead of this host."""
     import tvm
     from tvm import relax
 
     os.environ.setdefault("TVM_NUM_THREADS", str(threads))
-    target = host_target(threads)
+    target_spec = target
+    target = parse_target(target_spec, threads)
+    if rpc is None and not is_host_target(target):
+        raise ValidationError(Problem("--target", f"`{target_spec}` is not this machine: a cross-compiled library "
+                                                  "runs on its board, so give --rpc HOST:PORT"))
+    if tune_trials and not is_host_target(target):
+        raise ValidationError(Problem("--tune", "MetaSchedule tuning measures candidates on this machine; tuning "
+                                                f"for `{target_spec}` is not supported (measure untuned, --tune 0)"))
     ex = compile_model(model, threads, tune_trials, db_dir, target=target)
     x = np.random.default_rng(0).standard_normal(_input_shape(model)).astype(np.float32)
     if rpc is None:
@@ -342,7 +394,7 @@ def measure_tvm(model: onnx.ModelProto | str | Path, threads: int = 1, tune_tria
     else:
         remote = connect_rpc(rpc, rpc_timeout_s)
         with tempfile.TemporaryDirectory() as tmp:
-            lib = export_library(ex, Path(tmp) / "model.so")
+            lib = export_library(ex, Path(tmp) / "model.so", cc)
             remote.upload(str(lib))
             rlib = remote.load_module("model.so")
         dev = remote.cpu()

@@ -8,8 +8,9 @@ import pytest
 from codesign import ArchConfig, UnsupportedOpError
 from codesign.onnx_export import export_onnx
 from latency_predictors.ort_runtime import ort_session
+from codesign.errors import ValidationError
 from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, measure_tvm,
-                                            start_rpc_server, untuned_tasks)
+                                            parse_target, start_rpc_server, untuned_tasks)
 
 NET = ArchConfig.from_string("net_r32_i3_n10:stem_k3_c16_s1_hswish:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c64")
 
@@ -49,6 +50,30 @@ def test_rpc_errors_are_clear(onnx_path):
         measure_tvm(onnx_path, rpc="127.0.0.1:9")
     with pytest.raises(Exception, match="HOST:PORT"):
         measure_tvm(onnx_path, rpc="localhost")
+
+
+PI4 = "llvm -mtriple=aarch64-linux-gnu -mattr=+neon"
+
+
+def test_a_raspberry_pi_library_is_cross_compiled_for_aarch64(onnx_path, tmp_path):
+    import shutil
+
+    if shutil.which("aarch64-linux-gnu-g++") is None:
+        pytest.skip("the aarch64 cross compiler is not installed (Debian: apt-get install g++-aarch64-linux-gnu)")
+    lib = export_library(compile_model(onnx_path, threads=4, target=parse_target(PI4, 4)), tmp_path / "pi.so",
+                         cc="aarch64-linux-gnu-g++")
+    header = lib.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183   # e_machine: EM_AARCH64
+
+
+def test_cross_targets_are_parsed_and_misuse_is_a_clear_error(onnx_path):
+    assert str(parse_target(PI4).attrs["mtriple"]) == "aarch64-linux-gnu"
+    with pytest.raises(ValidationError, match="-key=value"):
+        parse_target("llvm mtriple")
+    with pytest.raises(ValidationError, match="give --rpc"):
+        measure_tvm(onnx_path, target=PI4)
+    with pytest.raises(ValidationError, match="not found on PATH"):
+        export_library(compile_model(onnx_path), "/tmp/never.so", cc="no-such-g++")
 
 
 def test_an_op_tvm_cannot_import_is_named():

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--runtime", choices=["ort", "tvm"], default="ort")
     m.add_argument("--threads", type=int, default=1)
     m.add_argument("--rpc", metavar="HOST:PORT")
+    m.add_argument("--target", metavar="TVM_TARGET", help="e.g. 'llvm -mtriple=aarch64-linux-gnu -mattr=+neon'")
+    m.add_argument("--cc", metavar="COMPILER", help="cross compiler, e.g. aarch64-linux-gnu-g++")
     m.set_defaults(func=measure)
     f = dsub.add_parser("fit", help="fit a device model from a measurement CSV")
     f.add_argument("measurements", metavar="MEAS.csv")
@@ -79,8 +81,8 @@ def measure(args: argparse.Namespace) -> int:
     from latency_predictors.device_measurements import read_measurements
 
     from ..errors import Problem, ValidationError
-    if args.rpc and args.runtime != "tvm":
-        raise ValidationError(Problem("--rpc", "applies to --runtime tvm only"))
+    if (args.rpc or args.target or args.cc) and args.runtime != "tvm":
+        raise ValidationError(Problem("--rpc/--target/--cc", "apply to --runtime tvm only"))
     path = Path(args.dir) / PLAN_FILE
     meas = read_measurements(path)
     from latency_predictors.environment import cpu_model
@@ -98,7 +100,7 @@ def measure(args: argparse.Namespace) -> int:
         else:
             os.environ["TVM_NUM_THREADS"] = str(args.threads)
             from latency_predictors.tvm_runtime import measure_tvm
-            m = measure_tvm(str(model), threads=args.threads, rpc=args.rpc)
+            m = measure_tvm(str(model), threads=args.threads, rpc=args.rpc, target=args.target, cc=args.cc)
         meas.latency_ms[i] = m.median_ms
         meas.write()  # after every row: an interrupted run keeps what it measured
         print(f"[{n}/{len(todo)}] row {i}: {m.median_ms:.4f} ms (CV {m.cv:.3f})")

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--tune-db", default=str(Path.home() / ".cache" / "codesign" / "tvm-tuning"),
                    help="persistent MetaSchedule database directory")
     m.add_argument("--rpc", metavar="HOST:PORT", help="measure on a TVM RPC server (tvm runtime only)")
+    m.add_argument("--target", metavar="TVM_TARGET", help="compile for this target, e.g. 'llvm -mtriple=aarch64-linux-"
+                                                          "gnu -mattr=+neon' (default: this host)")
+    m.add_argument("--cc", metavar="COMPILER", help="cross compiler linking the library, e.g. aarch64-linux-gnu-g++")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=measure)
 
@@ -56,8 +59,8 @@ def measure(args: argparse.Namespace) -> int:
 
     model = _onnx_of(args.network)
     if args.runtime == "ort":
-        if args.rpc or args.tune:
-            raise ValidationError(Problem("--runtime ort", "--rpc and --tune apply to --runtime tvm only"))
+        if args.rpc or args.tune or args.target or args.cc:
+            raise ValidationError(Problem("--runtime ort", "--rpc, --tune, --target and --cc apply to --runtime tvm only"))
         from latency_predictors.ort_runtime import measure_ort
 
         m = measure_ort(model, threads=args.threads)
@@ -65,7 +68,8 @@ def measure(args: argparse.Namespace) -> int:
         os.environ["TVM_NUM_THREADS"] = str(args.threads)
         from latency_predictors.tvm_runtime import measure_tvm
 
-        m = measure_tvm(model, threads=args.threads, tune_trials=args.tune, db_dir=args.tune_db, rpc=args.rpc)
+        m = measure_tvm(model, threads=args.threads, tune_trials=args.tune, db_dir=args.tune_db, rpc=args.rpc,
+                        target=args.target, cc=args.cc)
     print(f"{args.runtime}: median {m.median_ms:.4f} ms, IQR {m.iqr_ms:.4f} ms, CV {m.cv:.3f} "
           f"({m.samples} samples, {m.attempts} attempt(s)) on {m.env.get('cpu')}, {args.threads} thread(s)")
     if args.json:

@@ -55,6 +55,8 @@ class MeasureConfig:
     rpc: str | None = None
     predictor: str | None = None
     device: str | None = None
+    target: str | None = None  # TVM target of the RPC board, e.g. "llvm -mtriple=aarch64-linux-gnu -mattr=+neon"
+    cc: str | None = None  # cross compiler linking its library, e.g. aarch64-linux-gnu-g++
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
 
 
 def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
-    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc", "predictor", "device"))
+    m = chk.mapping(m, "measure", optional=("runtime", "threads", "trials", "rpc", "predictor", "device", "target", "cc"))
     if m is None:
         return None
     out: dict[str, Any] = {}
@@ -230,6 +232,12 @@ def _measure(chk: Checker, m: Any) -> MeasureConfig | None:
         out["rpc"] = chk.string(m["rpc"], "measure.rpc", r"[A-Za-z0-9_.\-]+:\d{1,5}", "HOST:PORT")
     if m.get("predictor") is not None:
         out["predictor"] = chk.string(m["predictor"], "measure.predictor", r".{1,4096}", "a block_lut.json path")
+    for key, what in (("target", "a TVM target such as 'llvm -mtriple=aarch64-linux-gnu -mattr=+neon'"),
+                      ("cc", "a cross compiler such as aarch64-linux-gnu-g++")):
+        if m.get(key) is not None:
+            out[key] = chk.string(m[key], f"measure.{key}", r"[^\n]{1,512}", what)
+            if out.get("runtime", "none") != "tvm":
+                chk.fail(f"measure.{key}", f"`{key}` applies to `runtime: tvm` only")
     if m.get("device") is not None:
         out["device"] = chk.string(m["device"], "measure.device", r".{1,4096}", "a DEVICE.json path")
         if out["device"] is not None:

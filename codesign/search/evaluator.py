@@ -23,7 +23,7 @@ from ..metrics import Metrics
 from ..spaces.arch_space import ArchSpace
 from ..workload import arch_workload
 from .accuracy_sources import accuracy_source
-from .config import SearchConfig
+from .config import MeasureConfig, SearchConfig
 
 
 @dataclass
@@ -39,19 +39,20 @@ class TrialResult:
                 "error": self.error}
 
 
-def measure_latency(arch, runtime: str, threads: int, rpc: str | None = None) -> tuple[float, float]:
-    """Measured median and IQR latency (ms) of ``arch``'s network on ``runtime`` (ort | tvm)."""
+def measure_latency(arch, how: MeasureConfig) -> tuple[float, float]:
+    """Measured median and IQR latency (ms) of ``arch``'s network as the run's ``measure`` section
+    says: its runtime (ort | tvm), threads, and for TVM its RPC board, target and cross compiler."""
     from ..onnx_export import export_onnx
 
     proto = export_onnx(arch)
-    if runtime == "ort":
+    if how.runtime == "ort":
         from latency_predictors.ort_runtime import measure_ort
 
-        m = measure_ort(proto, threads=threads)
+        m = measure_ort(proto, threads=how.threads)
     else:
         from latency_predictors.tvm_runtime import measure_tvm
 
-        m = measure_tvm(proto, threads=threads, rpc=rpc)
+        m = measure_tvm(proto, threads=how.threads, rpc=how.rpc, target=how.target, cc=how.cc)
     return m.median_ms, m.iqr_ms
 
 
@@ -91,7 +92,7 @@ class CandidateEvaluator:
         m = self.cfg.measure
         if m.runtime != "none" and m.trials == "all":
             start = time.perf_counter()
-            measured[m.runtime], iqr[m.runtime] = measure_latency(cand.arch, m.runtime, m.threads, m.rpc)
+            measured[m.runtime], iqr[m.runtime] = measure_latency(cand.arch, m)
             t["measure_s"] = time.perf_counter() - start
         predicted = {}
         if self.predictor is not None:

@@ -24,8 +24,7 @@ def measure_front(state, progress: bool = True) -> dict[str, dict]:
     for key in tqdm([a for a in archs if a not in measured], desc=f"measure front ({m.runtime})",
                     disable=not progress):
         try:
-            median, iqr = measure_latency(ArchConfig.from_string(key), m.runtime,
-                                          m.threads, m.rpc)
+            median, iqr = measure_latency(ArchConfig.from_string(key), m)
             measured[key] = {"median_ms": median, "iqr_ms": iqr, "runtime": m.runtime, "threads": m.threads}
         except Exception as exc:  # noqa: BLE001 - one network that fails to measure is reported, not fatal
             measured[key] = {"median_ms": None, "error": f"{type(exc).__name__}: {exc}"[:500], "runtime": m.runtime}
