@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def show(args: argparse.Namespace) -> int:
     accel = resolve_accel(args.config)
     print(accel.to_yaml().rstrip())
-    print(f"# {accel.num_pes} PEs, {accel.peak_macs_per_cycle} MACs/cycle, {accel.peak_gmacs_per_s:.1f} GMAC/s peak")
+    from accel_models.hardware_arrays import accel_arrays
+
+    area = float(accel_arrays([accel]).area_mm2[0])
+    print(f"# {accel.num_pes} PEs, {accel.peak_macs_per_cycle} MACs/cycle, {accel.peak_gmacs_per_s:.1f} GMAC/s peak, "
+          f"{area:.3g} mm² ({accel.tech} technology table)")
     print(accel.to_string())
     return 0
 

@@ -11,15 +11,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("space", help="inspect search spaces")
     ssub = p.add_subparsers(dest="space_cmd", required=True)
     d = ssub.add_parser("describe", help="print the size (log10) and choices of each space")
-    d.add_argument("--arch-space", metavar="FILE", help="architecture space YAML (default: ibn_32)")
-    d.add_argument("--hw-space", metavar="FILE", help="hardware space YAML (default: nahas_like)")
+    d.add_argument("--arch-space", metavar="NAME|FILE", help="architecture space: ibn_32, ibn_32_compact or a YAML "
+                                                            "file (default: ibn_32)")
+    d.add_argument("--hw-space", metavar="NAME|FILE", help="hardware space: nahas_like or a YAML file "
+                                                          "(default: nahas_like)")
     d.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     d.set_defaults(func=describe)
 
 
 def load_spaces(args: argparse.Namespace) -> JointSpace:
-    arch = ArchSpace.from_yaml(args.arch_space) if getattr(args, "arch_space", None) else ArchSpace.default()
-    hw = HwSpace.from_yaml(args.hw_space) if getattr(args, "hw_space", None) else HwSpace.default()
+    arch = ArchSpace.resolve(args.arch_space) if getattr(args, "arch_space", None) else ArchSpace.default()
+    hw = HwSpace.resolve(args.hw_space) if getattr(args, "hw_space", None) else HwSpace.default()
     return JointSpace(arch, hw)
 
 

@@ -81,12 +81,12 @@ def prepare_out_dir(out: Path, force: bool) -> Path:
         if not out.is_dir():
             raise ValidationError(Problem(str(out), "--out exists and is not a directory"))
         if any(out.iterdir()):
-            if not force:
-                raise ValidationError(Problem(str(out), "--out is not empty; pass --force to replace a previous "
-                                                        "export there"))
             if not (out / "model_card.json").is_file():
-                raise ValidationError(Problem(str(out), "--out holds files that are not a codesign export; "
-                                                        "refusing to replace them even with --force"))
+                raise ValidationError(Problem(str(out), "--out holds files that are not a codesign export; choose "
+                                                        "an empty or new folder (--force only replaces a previous "
+                                                        "export)"))
+            if not force:
+                raise ValidationError(Problem(str(out), "--out holds a previous export; pass --force to replace it"))
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():

@@ -85,6 +85,8 @@ def write_summary(cfg: SearchConfig, store: TrialStore, run_dir: Path) -> dict[s
         "objectives": [o.to_dict() for o in cfg.objectives],
         "constraints": [c.to_dict() for c in cfg.constraints],
         "elapsed_s": store.info("elapsed_s", 0.0), "setup_timings_s": store.info("setup_timings_s", {}),
+        "setup_s": sum(store.info("setup_timings_s", {}).values()),
+        "total_s": store.info("elapsed_s", 0.0) + sum(store.info("setup_timings_s", {}).values()),
         "storage": store.info("storage"),
     }
     write_json_atomic(run_dir / "summary.json", summary, indent=1)
