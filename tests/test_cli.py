@@ -155,3 +155,23 @@ def test_measure_and_predictor_commands(tmp_path):
     assert code == 2 and "tvm only" in err
     code, out, err = run_cli("measure", arch, "--runtime", "tvm", "--rpc", "127.0.0.1:9")
     assert code == 2 and "does not answer" in err and "Traceback" not in err
+
+
+def test_shipped_space_names_area_and_worker_count_as_a_new_user_types_them(capsys, tmp_path):
+    assert main(["space", "describe", "--arch-space", "ibn_32_compact", "--hw-space", "nahas_like"]) == 0
+    assert "ibn_32_compact" in capsys.readouterr().out
+    assert main(["hw", "show", "eyeriss_like"]) == 0
+    assert "mm²" in capsys.readouterr().out
+    assert main(["search", "examples/smoke.yaml", "--out", str(tmp_path / "r"), "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_an_all_infeasible_search_names_the_constraint_and_the_best_value(tmp_path, capsys):
+    from kill_resume import write_config
+
+    config = write_config(tmp_path / "s.yaml", trials=4)
+    config.write_text(config.read_text() + "constraints: {area_mm2: {max: 0.001}}\n")
+    assert main(["search", str(config), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "area_mm2 <= 0.001`: the best trial reached" in captured.err
+    assert "setup" in captured.out and "search" in captured.out
