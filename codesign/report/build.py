@@ -33,6 +33,18 @@ def _fig(fig, div_id: str) -> str:
                        config={"displaylogo": False, "responsive": True})
 
 
+def _cell_text(col: str, v: Any) -> str:
+    """Numbers as an engineer reads them: counts with thousands separators (no scientific notation),
+    fractions to 4 decimals, other quantities to 4 significant digits."""
+    if v is None:
+        return ""
+    if col in ("params", "macs") and isinstance(v, (int, float)):
+        return f"{int(v):,}"
+    if isinstance(v, float):
+        return f"{v:.4f}" if col == "accuracy" else f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
 def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
     head = "".join(f"<th onclick=\"sortTable('{table_id}',{i})\">{html.escape(c)}</th>" for i, c in enumerate(cols))
     body = []
@@ -40,7 +52,7 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
         cells = []
         for c in cols:
             v = r.get(c)
-            text = f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+            text = _cell_text(c, v)
             cells.append(f"<td data-v=\"{html.escape(str(v if v is not None else ''))}\">{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table id=\"{table_id}\" class=\"t\"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -98,7 +110,7 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
     return text, out
 
 
-def _pngs(run: RunData, out_dir: Path) -> list[Path]:
+def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,6 +123,9 @@ def _pngs(run: RunData, out_dir: Path) -> list[Path]:
         for subset, kw in (([r for r in done if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
                            ([r for r in done if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
             ax.scatter([r[x] for r in subset], [r[y] for r in subset], **kw)
+        for r in (r for r in done if r["trial"] in picks):
+            ax.scatter([r[x]], [r[y]], marker="*", s=160, c="#ffbf00", edgecolors="black", zorder=3)
+            ax.annotate(", ".join(picks[r["trial"]]), (r[x], r[y]), textcoords="offset points", xytext=(6, 6), fontsize=8)
         for axis, m in (("x", x), ("y", y)):
             if m != "accuracy" and any((r.get(m) or 0) > 0 for r in done):  # log needs a positive value
                 getattr(ax, f"set_{axis}scale")("log")
@@ -176,13 +191,13 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
                      f"({html.escape(', '.join(c.describe() for c in cfg.constraints))}); the front is empty.</p>")
     parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": json.dumps(v) if isinstance(v, dict) else v}
                                                for k, v in summary.items()], ["field", "value"], "summary"))
+    picks = _named_picks(run)
     parts.append("<h2>Pareto front</h2><div class=\"grid\">" + "".join(
-        f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons), f'pair{i}')}</div>"
+        f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons, picks), f'pair{i}')}</div>"
         for i, (x, y) in enumerate(figures.PAIRS)) + f"<div>{_fig(figures.pareto_3d(run.rows), 'front3d')}</div></div>")
     parts.append("<h2>Hypervolume against trials</h2>" + _fig(figures.hv_history(run.hv), "hv"))
     cols = ["trial", "pick", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs",
             "measured_latency_ms"] + (["device_latency_ms"] if cfg.measure.device else []) + ["arch", "accel"]
-    picks = _named_picks(run)
     front_rows = [{**r, "pick": ", ".join(picks.get(r["trial"], []))} for r in sorted(run.front, key=lambda r: -r["accuracy"])]
     parts.append("<h2>Front (click a column to sort)</h2>" + _table(front_rows, cols, "front")
                  + f"<p>Export a point with <code>codesign export {html.escape(str(run_dir))} --pick knee</code> "
@@ -210,7 +225,7 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
-    pngs = _pngs(run, Path(run_dir))
+    pngs = _pngs(run, Path(run_dir), picks)
     return {"report": str(out), "bytes": out.stat().st_size, "pngs": [str(p) for p in pngs],
             "seconds": time.perf_counter() - start, "fidelity": fid}
 

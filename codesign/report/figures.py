@@ -19,7 +19,9 @@ def _hover(r: dict[str, Any]) -> str:
             f"{r['area_mm2']:.3g} mm²<br>{r['arch']}<br>{r['accel']}")
 
 
-def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[str, float]) -> go.Figure:
+def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[str, float],
+                picks: dict[int, list[str]] | None = None) -> go.Figure:
+    """One pairwise front; ``picks`` (trial → ``--pick`` names, e.g. ``knee``) are starred and labelled."""
     done = [r for r in rows if r["state"] == "COMPLETE" and r.get(x) is not None and r.get(y) is not None]
     fig = go.Figure()
     for name, subset, style in (
@@ -29,6 +31,12 @@ def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[st
              dict(color="#d62728", size=9, line=dict(width=1, color="black")))):
         fig.add_trace(go.Scatter(x=[r[x] for r in subset], y=[r[y] for r in subset], mode="markers", name=name,
                                  marker=style, hovertext=[_hover(r) for r in subset], hoverinfo="text"))
+    picked = [r for r in done if r["trial"] in (picks or {})]
+    if picked:
+        fig.add_trace(go.Scatter(x=[r[x] for r in picked], y=[r[y] for r in picked], mode="markers+text",
+                                 name="picks", text=[", ".join(picks[r["trial"]]) for r in picked],
+                                 textposition="top center", hovertext=[_hover(r) for r in picked], hoverinfo="text",
+                                 marker=dict(symbol="star", size=15, color="#ffbf00", line=dict(width=1, color="black"))))
     for metric, bound in constraints.items():
         if metric == x:
             fig.add_vline(x=bound, line_dash="dash", annotation_text=f"{metric} ≤ {bound:g}")
