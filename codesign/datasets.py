@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,11 @@ from .errors import Problem, ValidationError
 
 DATASETS = ("digits", "digits_distorted", "cifar10", "folder", "synthetic")
 DISTORTED_COPIES = 4
+
+
+DIGITS_CLASSES = tuple(str(d) for d in range(10))
+#: CIFAR-10's label names in label order (its batches.meta)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 @dataclass
@@ -52,6 +57,12 @@ class DataSet:
     num_classes: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    class_names: tuple[str, ...] = ()  # label of each output index (its number when unnamed)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """What each output index means: the class names, or the indices as text."""
+        return self.class_names or tuple(str(i) for i in range(self.num_classes))
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -61,22 +72,27 @@ class DataSet:
 def load_dataset(name: str, resolution: int = 32, channels: int = 3, seed: int = 0, path: str | Path | None = None,
                  fractions: tuple[float, float] = (0.15, 0.15), synthetic_size: int = 600) -> DataSet:
     """Load, resize to ``resolution`` px, split (validation and test ``fractions``) and normalise."""
-    groups = None
+    groups, names = None, ()
     if name == "digits":
         x, y = _digits()
+        names = DIGITS_CLASSES
     elif name == "digits_distorted":
         x, y, groups = _distorted_digits(DISTORTED_COPIES)
+        names = DIGITS_CLASSES
     elif name == "cifar10":
         x, y = _cifar10(_need_path(name, path))
+        names = CIFAR10_CLASSES
     elif name == "folder":
-        x, y = _image_folder(_need_path(name, path))
+        root = _need_path(name, path)
+        x, y = _image_folder(root)
+        names = tuple(p.name for p in _class_folders(root))
     elif name == "synthetic":
         x, y = _synthetic(synthetic_size, seed)
     else:
         raise ValidationError(Problem("data", f"unknown data set `{name}` (expected one of: {', '.join(DATASETS)})"))
     x = _to_shape(torch.from_numpy(x), resolution, channels)
     y = torch.from_numpy(y.astype(np.int64))
-    return _split(name, x, y, seed, fractions, groups)
+    return replace(_split(name, x, y, seed, fractions, groups), class_names=names)
 
 
 def _need_path(name: str, path: str | Path | None) -> Path:
@@ -168,10 +184,15 @@ def _cifar10(root: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, np.concatenate([p[1] for p in parts])
 
 
+def _class_folders(root: Path) -> list[Path]:
+    """An image folder's classes: its sub-folders in name order (output index = position)."""
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
 def _image_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image, UnidentifiedImageError
 
-    classes = sorted(p for p in root.iterdir() if p.is_dir())
+    classes = _class_folders(root)
     if len(classes) < 2:
         raise ValidationError(Problem(str(root), f"expected one sub-folder per class (at least 2), found {len(classes)}"))
     xs, ys = [], []

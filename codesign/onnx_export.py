@@ -17,8 +17,10 @@ DEFAULT_OPSET = 17
 
 
 def export_onnx(model: torch.nn.Module | ArchConfig, path: str | Path | None = None, batch: int = 1,
-                opset: int = DEFAULT_OPSET, input_shape: tuple[int, ...] | None = None) -> onnx.ModelProto:
+                opset: int = DEFAULT_OPSET, input_shape: tuple[int, ...] | None = None,
+                dynamic_batch: bool = False) -> onnx.ModelProto:
     """Export ``model`` (or the network of an ``ArchConfig``) in eval mode; batch norm is folded.
+    With ``dynamic_batch`` the batch dimension is symbolic (``batch``): the file runs at any batch size.
 
     Uses torch's TorchScript-based exporter (``dynamo=False``: ~0.2 s instead of ~3 s) and runs
     ONNX shape inference so every intermediate tensor has a shape (zigzag and our workload
@@ -38,7 +40,8 @@ def export_onnx(model: torch.nn.Module | ArchConfig, path: str | Path | None = N
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)  # we choose the legacy exporter on purpose
         torch.onnx.export(model, (torch.zeros(input_shape),), buf, dynamo=False, opset_version=opset,
-                          input_names=["input"], output_names=["logits"], do_constant_folding=True)
+                          input_names=["input"], output_names=["logits"], do_constant_folding=True,
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None)
     proto = onnx.shape_inference.infer_shapes(onnx.load_from_string(buf.getvalue()), strict_mode=True)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 and a model card — and every file checked the way a deployment engineer would use it."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -44,6 +45,10 @@ def test_search_report_export_end_to_end(smoke_run, exported):
     assert "tvm/model.so" in listed and "model.onnx" in listed
     md = (exported / "model_card.md").read_text()
     assert card["candidate"] in md and "## Reproduce" in md and "knee" in md
+    assert "## Accelerator" in md and "0 = `0`" in md and re.search(r"\| (\d+) of \1 images \|", md)
+    sess = ort.InferenceSession(str(exported / "model.onnx"), providers=["CPUExecutionProvider"])
+    batch = np.random.default_rng(0).standard_normal((4, 3, 32, 32)).astype(np.float32)
+    assert sess.run(None, {"input": batch})[0].shape == (4, 10)     # the ONNX takes any batch size
     assert not list(exported.parent.glob(".*partial*"))          # the staging directory is gone
 
 
@@ -128,10 +133,10 @@ def test_export_never_writes_outside_its_directory_or_over_other_files(tmp_path)
     keep = tmp_path / "notes"
     keep.mkdir()
     (keep / "mine.txt").write_text("precious")
-    with pytest.raises(ValidationError, match="not empty"):
-        prepare_out_dir(keep, force=False)
-    with pytest.raises(ValidationError, match="not a codesign export"):
-        prepare_out_dir(keep, force=True)
+    for force in (False, True):                               # --force is never offered where it cannot help
+        with pytest.raises(ValidationError, match="not a codesign export") as err:
+            prepare_out_dir(keep, force=force)
+        assert "pass --force" not in str(err.value)
     assert (keep / "mine.txt").read_text() == "precious"
 
 

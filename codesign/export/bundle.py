@@ -68,14 +68,15 @@ def _check_onnx(model: torch.nn.Module, sess, onnx_path: Path, images: torch.Ten
     return {"onnx_vs_torch_max_abs_diff": worst, "onnx_top1_agrees_on_images": len(images)}
 
 
-def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int) -> dict[str, Any]:
-    """Compile model.onnx for this host (tuning database shared by the run's exports), export the
-    library, and run its loader in a fresh process against sample_output.npy (and time it)."""
+def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model) -> dict[str, Any]:
+    """Compile ``model`` at batch 1 for this host (tuning database shared by the run's exports; the
+    ONNX file's batch is symbolic, TVM's default schedules want static shapes), export the library,
+    and run its loader in a fresh process against sample_output.npy (and time it)."""
     from latency_predictors.tvm_runtime import compile_model, export_library, host_target
 
     target = host_target(threads)
     db = run_dir / "tvm_tuning_db"
-    ex = compile_model(root / "model.onnx", threads=threads, tune_trials=tune, db_dir=db, target=target)
+    ex = compile_model(export_onnx(model), threads=threads, tune_trials=tune, db_dir=db, target=target)
     export_library(ex, files.inside(root, "tvm/model.so"))
     files.copy_template(root, "run_tvm.py", "tvm/run_tvm.py")
     env = {**os.environ, "TVM_NUM_THREADS": str(threads)}
@@ -122,7 +123,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         model, winfo, images = trained_network(cfg, space, run_dir, cand.arch, weights, progress=progress)
         save_weights(model, files.inside(staging, "weights.pt"))
         t = lap("weights_s", t)
-        export_onnx(model, files.inside(staging, "model.onnx"))
+        export_onnx(model, files.inside(staging, "model.onnx"), dynamic_batch=True)
         from latency_predictors.ort_runtime import measure_ort, ort_session
 
         sess = ort_session(staging / "model.onnx", threads=1)
@@ -134,7 +135,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         ort_m = measure_ort(staging / "model.onnx", threads=threads)
         measured = {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
         t = lap("measure_ort_s", t)
-        tvm_info = _tvm_library(staging, run_dir, threads, tune)
+        tvm_info = _tvm_library(staging, run_dir, threads, tune, model)
         checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
         measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")] = {
             "median_ms": tvm_info["median_ms"], "threads": threads, "where": "export host, fresh process"}

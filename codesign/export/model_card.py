@@ -69,6 +69,22 @@ def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _check_value(key: str, value: Any) -> Any:
+    """Counts of images said as such: the export refuses to finish unless every image agrees."""
+    if key.endswith("_agrees_on_images"):
+        return f"{value} of {value} images"
+    return value
+
+
+def _accelerator_section(card: dict[str, Any]) -> str:
+    from ..accel import AccelConfig
+
+    accel = AccelConfig.from_string(card["accel"])
+    rows = [{"field": k, "value": v} for k, v in accel.to_dict().items()]
+    return ("The accelerator the metrics above refer to (`accelerator/accelerator.yaml`; zigzag-dse and "
+            "Timeloop inputs beside it):\n\n" + _table(rows, ["field", "value"]))
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     run, w, chk = card["run"], card["weights"], card["checks"]
     pre = w["preprocessing"]
@@ -87,11 +103,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{w['val_accuracy']:.4f} ({w['n_val']} images), test {w['test_accuracy']:.4f} ({w['n_test']} images) "
         f"on `{w['data']}`.\n\nInput: {pre['dtype']} {pre['layout']} {pre['input_shape']}; {pre['rule']}; "
         f"mean {[round(m, 5) for m in pre['mean']]}, std {[round(s, 5) for s in pre['std']]}.",
+        "Output index → class: " + ", ".join(f"{i} = `{c}`" for i, c in enumerate(w.get("class_names", []))) + ".",
+        "## Accelerator",
+        _accelerator_section(card),
         "## Measured on the export host",
         _table(measured, ["runtime", "median_ms", "iqr_ms", "cv", "threads", "where"]) if measured else "(not measured)",
         f"Host: {card['host']}.",
         "## Checks",
-        _table([{"check": k, "value": v} for k, v in chk.items()], ["check", "value"]),
+        _table([{"check": k, "value": _check_value(k, v)} for k, v in chk.items()], ["check", "value"]),
         "## Network",
         f"{card['network']['params']} parameters, {card['network']['macs']} MACs.\n\n"
         + _table(card["network"]["blocks"], ["stage", "block", "channels"]),

@@ -56,6 +56,7 @@ def trained_network(cfg: SearchConfig, space: ArchSpace, run_dir: Path, arch: Ar
                 "images_seen": res.images_seen}
     info.update({"data": cfg.data, "val_accuracy": accuracy(model, data.val),
                  "test_accuracy": accuracy(model, data.test), "n_val": len(data.val), "n_test": len(data.test),
+                 "class_names": list(data.labels),
                  "preprocessing": {"input_shape": [1, *data.input_shape], "layout": "NCHW", "dtype": "float32",
                                    "mean": list(data.mean), "std": list(data.std),
                                    "rule": "intensities scaled to [0, 1], resized bilinearly to the input size, "
