@@ -20,6 +20,7 @@ def test_report_of_a_search_opens_offline_and_shows_the_front(smoke_run, capsys)
     for r in front:
         assert r["candidate"] in page                         # every front point is drilled into
     assert "How far to trust the numbers" in page and "Summary" in page
+    assert "CPU latency was measured" in page and "Plotly.Plots.resize" in page   # figures explained; plots refit
     assert "--pick knee" in page and ">knee" in page                # which point `codesign export` would take
     assert page.count('"name":"picks"') == 3                       # the knee is starred in every front plot
     assert len(out["pngs"]) == 4 and all((run / p.split("/")[-1]).stat().st_size > 5000 for p in out["pngs"])

@@ -10,7 +10,6 @@ measured on the host; failed trials with their reasons.
 from __future__ import annotations
 
 import html
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,13 @@ MAX_DRILLDOWN = 24  # front points given a per-layer section (most accurate firs
 def _fig(fig, div_id: str) -> str:
     return pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
+
+
+def _plain(value: Any) -> Any:
+    """A nested mapping (setup timings, versions) as ``key value`` pairs, not JSON."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()) or "–"
+    return value
 
 
 def _cell_text(col: str, v: Any) -> str:
@@ -106,8 +112,33 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
             "only their ranking is comparable. " + (
                 "Analytical vs zigzag-dse compares two models of the same accelerator. " if zigzag else
                 "Run <code>codesign report RUN --zigzag</code> to add zigzag-dse's estimate for the front. ")
-            + "</p><pre>" + html.escape(json.dumps(out, indent=1)) + "</pre>" + _table(rows, cols, "fid"))
+            + "</p>" + _fidelity_figures(out) + _table(rows, cols, "fid"))
     return text, out
+
+
+#: what each fidelity figure means, for the engineer reading the report
+_FIDELITY_MEANING = {
+    "n": "front points", "n_measured": "front points whose CPU latency was measured",
+    "within_10pct_analytical_vs_zigzag": "share of front points where the analytical latency is within ±10% of "
+                                         "zigzag-dse's",
+    "spearman_analytical_vs_zigzag": "rank agreement (Spearman ρ, -1 to 1; 1 = same order) of the two models of "
+                                     "the accelerator over the front",
+    "spearman_analytical_vs_measured_cpu": "rank agreement of accelerator latency with CPU latency measured on "
+                                           "this host (a different device: only a sanity check)",
+}
+
+
+def _fidelity_figures(out: dict[str, Any]) -> str:
+    """The fidelity figures as a table that says what each means; a rank correlation near zero is flagged."""
+    rows = []
+    for key, value in out.items():
+        if key not in _FIDELITY_MEANING:
+            continue
+        meaning = _FIDELITY_MEANING[key]
+        if key.startswith("spearman") and abs(value) < 0.3:
+            meaning += " — near zero: this ordering says little about the other"
+        rows.append({"figure": key, "value": value, "meaning": meaning})
+    return _table(rows, ["figure", "value", "meaning"], "fidfig")
 
 
 def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path]:
@@ -189,8 +220,8 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
     elif not any(r["feasible"] for r in finished):
         parts.append("<p><strong>No feasible trial:</strong> every finished trial breaks a constraint "
                      f"({html.escape(', '.join(c.describe() for c in cfg.constraints))}); the front is empty.</p>")
-    parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": json.dumps(v) if isinstance(v, dict) else v}
-                                               for k, v in summary.items()], ["field", "value"], "summary"))
+    parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": _plain(v)} for k, v in summary.items()],
+                                             ["field", "value"], "summary"))
     picks = _named_picks(run)
     parts.append("<h2>Pareto front</h2><div class=\"grid\">" + "".join(
         f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons, picks), f'pair{i}')}</div>"
@@ -253,6 +284,8 @@ function sortTable(id, col) {{
     return asc ? d : -d; }});
   rows.forEach(r => b.appendChild(r)); t.dataset.col = col; t.dataset.asc = asc ? "1" : "0";
 }}
+// plots drawn before their grid column had its width: fit them once the page is laid out
+window.addEventListener("load", () => document.querySelectorAll(".js-plotly-plot").forEach(p => Plotly.Plots.resize(p)));
 </script></head>
 <body><h1>{title}</h1>
 {body}
