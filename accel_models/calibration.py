@@ -4,8 +4,9 @@ The analytical model's per-layer cycles are ``max(compute / e_kind, DRAM bytes /
 buffer bytes / (gb_bw · e_gb)) + overhead``. Calibration fits the physical efficiency terms of
 :class:`codesign.accel.Calibration` — per-op-kind compute efficiency, effective DRAM and buffer
 bandwidth, fixed cycles per layer — to measured network latencies by least squares on log latency,
-each efficiency gently pulled towards 1 (the ideal model) so that terms the measurements do not
-exercise stay ideal. The calibrated template keeps every hardware parameter, so it still responds
+each efficiency gently pulled towards 1 (the uncalibrated model) so that terms the measurements do
+not exercise stay as modelled. Efficiencies may exceed 1 (up to 4): the real accelerator can beat
+the model's mapping. The calibrated template keeps every hardware parameter, so it still responds
 to PE count, buffers and bandwidth inside a hardware search.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import least_squares
 
-from codesign.accel import CALIBRATION_FIELDS, EFFICIENCY_KINDS, AccelConfig, Calibration
+from codesign.accel import CALIBRATION_FIELDS, EFFICIENCY_KINDS, MAX_EFFICIENCY, AccelConfig, Calibration
 from codesign.errors import Problem, ValidationError
 from codesign.layer import Layer
 
@@ -56,9 +57,9 @@ def _fit(terms, kinds, owner, y: np.ndarray, clock_mhz: float) -> np.ndarray:
         return np.concatenate([np.log(pred / y), np.sqrt(PRIOR_WEIGHT) * theta[:7]])
 
     lo = np.array([np.log(0.001)] * 7 + [0.0])
-    hi = np.array([0.0] * 7 + [1e3])
+    hi = np.array([np.log(MAX_EFFICIENCY)] * 7 + [1e3])
     best = None
-    for start in (0.0, np.log(0.5), np.log(0.1)):
+    for start in (0.0, np.log(0.5), np.log(0.1), np.log(2.0)):
         x0 = np.array([start] * 7 + [0.0])
         res = least_squares(residuals, x0, bounds=(lo, hi), method="trf")
         if best is None or res.cost < best.cost:
@@ -67,9 +68,8 @@ def _fit(terms, kinds, owner, y: np.ndarray, clock_mhz: float) -> np.ndarray:
 
 
 def _calibration(theta: np.ndarray) -> Calibration:
-    values = [*np.exp(theta[:7]), theta[7] * 1e3]
-    return Calibration(**{k: round(float(max(v, 0.001) if k != "layer_overhead_cycles" else v), 4)
-                          for k, v in zip(CALIBRATION_FIELDS, values)})
+    values = [*np.clip(np.exp(theta[:7]), 0.001, MAX_EFFICIENCY), theta[7] * 1e3]
+    return Calibration(**{k: round(float(v), 4) for k, v in zip(CALIBRATION_FIELDS, values)})
 
 
 def calibrate_accel(accel: AccelConfig, workloads: list[list[Layer]], latency_ms: np.ndarray) -> tuple[AccelConfig, dict]:

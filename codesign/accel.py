@@ -41,11 +41,12 @@ EFFICIENCY_KINDS = ("conv", "depthwise", "pointwise", "fc", "vector")
 class Calibration:
     """Physical efficiency terms fitted to a real accelerator's measurements (``codesign hw calibrate``).
 
-    ``efficiency_<kind>``: the fraction of the modelled compute throughput the real array reaches on
-    that op kind (0 < e ≤ 1); ``dram_bw_efficiency`` / ``gb_bw_efficiency``: the fraction of the peak
-    DRAM / global-buffer bandwidth it sustains; ``layer_overhead_cycles``: fixed cycles per layer
-    (configuration, synchronisation, pipeline fill). The defaults are the ideal model. Values are
-    held to 4 decimals (efficiencies at least 0.001) so the canonical string carries them exactly.
+    ``efficiency_<kind>``: the real array's compute throughput on that op kind relative to the
+    model's (below 1 it is slower, e.g. stalls the model ignores; above 1 faster, e.g. a better
+    mapping than the model's; 0.001 to 4); ``dram_bw_efficiency`` / ``gb_bw_efficiency``: the same
+    for the DRAM and global-buffer bandwidth; ``layer_overhead_cycles``: fixed cycles per layer
+    (configuration, synchronisation, pipeline fill). The defaults are the uncalibrated model. Values
+    are held to 4 decimals so the canonical string carries them exactly.
     """
 
     efficiency_conv: float = 1.0
@@ -69,10 +70,12 @@ class Calibration:
 
 
 CALIBRATION_FIELDS = tuple(Calibration.__dataclass_fields__)
+#: the largest calibrated efficiency factor (the real accelerator 4x faster than modelled on a term)
+MAX_EFFICIENCY = 4.0
 
 
 def check_calibration(chk: Checker, value: Any, path: str) -> Calibration | None:
-    """Validate a ``calibration:`` mapping (every key optional; efficiencies in (0, 1], overhead ≥ 0 cycles)."""
+    """Validate a ``calibration:`` mapping (every key optional; efficiencies in [0.001, 4], overhead ≥ 0 cycles)."""
     m = chk.mapping(value, path, optional=CALIBRATION_FIELDS)
     if m is None:
         return None
@@ -82,7 +85,7 @@ def check_calibration(chk: Checker, value: Any, path: str) -> Calibration | None
         if key == "layer_overhead_cycles":
             out[key] = chk.number(v, f"{path}.{key}", 0.0, 1e9)
         else:
-            out[key] = chk.number(v, f"{path}.{key}", 0.001, 1.0)
+            out[key] = chk.number(v, f"{path}.{key}", 0.001, MAX_EFFICIENCY)
     if len(chk.problems) > n:
         return None
     return Calibration(**{k: round(float(v), 4) for k, v in out.items()})
