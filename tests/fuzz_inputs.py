@@ -33,7 +33,10 @@ ARCH = ("net_r32_i3_n10:stem_k3_c16_s1:fused_ibn_k3_e1_c8_s1:ibn_k5_e6_c24_s2_se
 ACCEL = "pe16x16_m1_rf512_lb0_gb128k_bw16_clk800_ws_p8_t45nm"
 STRING_SEEDS = {"arch_string": ARCH, "accel_string": ACCEL, "candidate_string": f"{ARCH}@{ACCEL}"}
 ONNX_KINDS = ("onnx", "onnx_ort", "onnx_tvm")   # workload extraction, onnxruntime, TVM's importer
-KINDS = (*SEED_FILES, *STRING_SEEDS, "onnx", "onnx_ort")   # fast enough for thousands of cases
+#: a valid search configuration whose data, checkpoint or phase accelerator cannot be used: only a
+#: preflight (``search --check``, or the start of a run) can tell
+PREFLIGHT_KIND = "search_preflight"
+KINDS = (*SEED_FILES, PREFLIGHT_KIND, *STRING_SEEDS, "onnx", "onnx_ort")   # fast enough for thousands of cases
 SLOW_KINDS = ("onnx_tvm",)                                   # ~1 s per case: tested with fewer examples
 
 WRONG_VALUES: tuple[Any, ...] = (None, -1, 0, 10**12, 3.7, -2.5, "", "x" * 300, "nan", float("nan"), float("inf"),
@@ -167,6 +170,26 @@ def yaml_case(kind: str, ch) -> bytes:
     return _dump(doc).encode()
 
 
+def preflight_case(ch, tmp: Path) -> bytes:
+    """The smoke configuration with one thing only a preflight catches: a data path that does not load,
+    a supernet checkpoint that is missing or not a checkpoint, or a phase-mode accelerator that does not
+    exist or breaks the area budget."""
+    doc = yaml.safe_load(SEED_FILES["search_config"].read_text())
+    garbage = tmp / "garbage.bin"
+    garbage.write_bytes(b"\x00not a checkpoint\xff" * 8)
+    what = ch.integer(0, 2)
+    if what == 0:
+        doc["data"] = {"name": ch.pick(("cifar10", "folder")),
+                       "path": ch.pick((str(tmp / "no_such_dir"), str(garbage), str(tmp)))}
+    elif what == 1:
+        doc["accuracy"]["checkpoint"] = ch.pick((str(tmp / "missing.pt"), str(garbage)))
+    else:
+        doc["mode"] = "phase"
+        doc["space"]["phase_accelerator"] = ch.pick(("edge_tpu_like", "no_such_template",
+                                                     "pe64x64_m16_rf1k_lb0_gb4M_bw64_clk800_ws_p8_t45nm"))
+    return _dump(doc).encode()
+
+
 def string_case(kind: str, ch) -> str:
     s = STRING_SEEDS[kind]
     for _ in range(ch.integer(1, 3)):
@@ -264,6 +287,10 @@ def make_case(kind: str, ch, tmp: Path, n: int) -> Case:
         path = tmp / f"case{n}_{kind}.yaml"
         path.write_bytes(yaml_case(kind, ch))
         return Case(kind, path.read_bytes(), path)
+    if kind == PREFLIGHT_KIND:
+        path = tmp / f"case{n}_{kind}.yaml"
+        path.write_bytes(preflight_case(ch, tmp))
+        return Case(kind, path.read_bytes(), path)
     if kind in STRING_SEEDS:
         return Case(kind, string_case(kind, ch))
     path = tmp / f"case{n}_{kind}.onnx"
@@ -271,12 +298,16 @@ def make_case(kind: str, ch, tmp: Path, n: int) -> Case:
     return Case(kind, path.read_bytes(), path)
 
 
-def _load_search_config(path: Path) -> None:
+def _load_search_config(path: Path, preflight: bool = False) -> None:
     from codesign.search.config import SearchConfig
     from codesign.search.loop import joint_space, resolved_config
 
     cfg = SearchConfig.from_yaml(path)
-    resolved_config(cfg, joint_space(cfg))
+    joint = joint_space(cfg)
+    resolved_config(cfg, joint)
+    if preflight:
+        from codesign.search.preflight import preflight as check_before_first_trial
+        check_before_first_trial(cfg, joint)
 
 
 def _loaders() -> dict[str, Callable[[Case], Any]]:
@@ -290,6 +321,7 @@ def _loaders() -> dict[str, Callable[[Case], Any]]:
     from latency_predictors.tvm_runtime import import_onnx
 
     return {"search_config": lambda c: _load_search_config(c.path),
+            PREFLIGHT_KIND: lambda c: _load_search_config(c.path, preflight=True),
             "accelerator": lambda c: AccelConfig.from_yaml(c.path),
             "hw_space": lambda c: HwSpace.from_yaml(c.path),
             "arch_space": lambda c: ArchSpace.from_yaml(c.path),
@@ -304,6 +336,7 @@ def _loaders() -> dict[str, Callable[[Case], Any]]:
 def cli_argv(case: Case) -> list[str]:
     """The command a user would type to hand this input to codesign."""
     return {"search_config": ["search", str(case.path), "--check"],
+            PREFLIGHT_KIND: ["search", str(case.path), "--check"],
             "accelerator": ["hw", "show", str(case.path)],
             "hw_space": ["space", "describe", "--hw-space", str(case.path)],
             "arch_space": ["space", "describe", "--arch-space", str(case.path)],

@@ -48,3 +48,17 @@ def test_onnx_names_that_are_not_utf8_are_a_clear_error(tmp_path):
     for kind in ("onnx", "onnx_ort"):
         case = Case(kind, bytes(data), path)
         assert verdict_api(case)[0] == "clear" and verdict_cli(case)[0] == "clear"
+
+
+@settings(max_examples=20)
+@given(data=st.data())
+def test_check_refuses_every_unusable_data_path_checkpoint_and_phase_accelerator(data):
+    """Valid YAML whose data, checkpoint or phase accelerator cannot be used is refused by `--check`,
+    naming the file — it is never `accepted` (that would let the run start and every trial fail)."""
+    from fuzz_inputs import PREFLIGHT_KIND
+
+    with tempfile.TemporaryDirectory() as tmp:
+        case = make_case(PREFLIGHT_KIND, DataChooser(data), Path(tmp), 0)
+        for judge in (verdict_api, verdict_cli):
+            verdict, message = judge(case)
+            assert verdict == "clear", f"{verdict}: {message}"
