@@ -148,3 +148,21 @@ def test_export_cli_errors_are_clear_and_leave_no_partial_bundle(smoke_run, expo
     assert main(["export", str(tmp_path), "--out", str(tmp_path / "y")]) == 2
     assert "not a search run directory" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_the_tvm_library_can_be_built_for_a_raspberry_pi(tmp_path):
+    import shutil
+
+    from codesign import ArchConfig
+    from codesign.export.bundle import _tvm_library
+    from codesign.model_builder import build_model
+
+    if shutil.which("aarch64-linux-gnu-g++") is None:
+        pytest.skip("the aarch64 cross compiler is not installed (Debian: apt-get install g++-aarch64-linux-gnu)")
+    model = build_model(ArchConfig.from_string("net_r16_i3_n10:stem_k3_c8_s1:ibn_k3_e3_c8_s1:head_c16"), seed=0)
+    info = _tvm_library(tmp_path, tmp_path, 4, 0, model, "llvm -mtriple=aarch64-linux-gnu -mattr=+neon",
+                        "aarch64-linux-gnu-g++")
+    header = (tmp_path / "tvm" / "model.so").read_bytes()[:20]
+    assert info["cross_compiled"] and int.from_bytes(header[18:20], "little") == 183    # EM_AARCH64
+    with pytest.raises(ValidationError, match="tuning"):
+        _tvm_library(tmp_path, tmp_path, 4, 8, model, "llvm -mtriple=aarch64-linux-gnu", "aarch64-linux-gnu-g++")

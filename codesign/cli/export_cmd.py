@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="supernet-inherited weights (auto when the run has a supernet) or stand-alone training")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the TVM target and the measurements")
     p.add_argument("--zigzag", action="store_true", help="also cost the accelerator with zigzag-dse (slower)")
+    p.add_argument("--target", metavar="TVM_TARGET", help="build the TVM library for another board, e.g. "
+                                                          "'llvm -mtriple=aarch64-linux-gnu -mattr=+neon'")
+    p.add_argument("--cc", metavar="COMPILER", help="cross compiler linking it, e.g. aarch64-linux-gnu-g++")
     p.add_argument("--force", action="store_true", help="replace a previous export in --out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=export)
@@ -30,7 +33,8 @@ def export(args: argparse.Namespace) -> int:
     if args.tune < 0 or args.threads < 1:
         raise ValidationError(Problem("--tune/--threads", "expected --tune >= 0 and --threads >= 1"))
     card = export_trial(args.run, pick=args.pick, out=args.out, tune=args.tune, weights=args.weights,
-                        threads=args.threads, zigzag=args.zigzag, force=args.force, progress=True)
+                        threads=args.threads, zigzag=args.zigzag, force=args.force, progress=True,
+                        target=args.target, cc=args.cc)
     w, m = card["weights"], card["measured_on_host"]
     print(f"exported trial {card['run']['trial']} ({card['run']['rule']}) to {card['out']} "
           f"in {card['timings_s']['total_s']:.1f} s")

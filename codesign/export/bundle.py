@@ -31,7 +31,7 @@ import torch
 
 from ..arch import block_rows
 from ..candidate import Candidate
-from ..errors import CodesignError
+from ..errors import CodesignError, Problem, ValidationError
 from ..json_io import write_json_atomic
 from ..model_builder import count_params
 from ..onnx_export import export_onnx
@@ -68,17 +68,25 @@ def _check_onnx(model: torch.nn.Module, sess, onnx_path: Path, images: torch.Ten
     return {"onnx_vs_torch_max_abs_diff": worst, "onnx_top1_agrees_on_images": len(images)}
 
 
-def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model) -> dict[str, Any]:
-    """Compile ``model`` at batch 1 for this host (tuning database shared by the run's exports; the
-    ONNX file's batch is symbolic, TVM's default schedules want static shapes), export the library,
-    and run its loader in a fresh process against sample_output.npy (and time it)."""
-    from latency_predictors.tvm_runtime import compile_model, export_library, host_target
+def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model, target_spec: str | None = None,
+                 cc: str | None = None) -> dict[str, Any]:
+    """Compile ``model`` at batch 1 (tuning database shared by the run's exports; the ONNX file's
+    batch is symbolic, TVM's default schedules want static shapes) for this host, or for
+    ``target_spec`` linked by the cross compiler ``cc``; export the library, and — when it is for this
+    host — run its loader in a fresh process against sample_output.npy (and time it)."""
+    from latency_predictors.tvm_runtime import compile_model, export_library, is_host_target, parse_target
 
-    target = host_target(threads)
+    target = parse_target(target_spec, threads)
     db = run_dir / "tvm_tuning_db"
+    if tune and not is_host_target(target):
+        raise ValidationError(Problem("--tune", f"MetaSchedule tuning measures on this machine; tuning for "
+                                                f"`{target_spec}` is not supported (export with --tune 0)"))
     ex = compile_model(export_onnx(model), threads=threads, tune_trials=tune, db_dir=db, target=target)
-    export_library(ex, files.inside(root, "tvm/model.so"))
+    export_library(ex, files.inside(root, "tvm/model.so"), cc)
     files.copy_template(root, "run_tvm.py", "tvm/run_tvm.py")
+    if not is_host_target(target):
+        return {"target": str(target_spec), "tune_trials": 0, "tuning_db": None, "max_abs_diff": None,
+                "median_ms": None, "cross_compiled": True}
     env = {**os.environ, "TVM_NUM_THREADS": str(threads)}
     try:
         proc = subprocess.run([sys.executable, str(root / "tvm" / "run_tvm.py"), "--time", "30"], env=env,
@@ -99,9 +107,11 @@ def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model) -> d
 
 def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None = None, tune: int = 0,
                  weights: str = "auto", threads: int = 1, zigzag: bool = False, force: bool = False,
-                 progress: bool = False) -> dict[str, Any]:
+                 progress: bool = False, target: str | None = None, cc: str | None = None) -> dict[str, Any]:
     """Export the trial ``pick`` names (see :mod:`codesign.export.pick`) of the run in ``run_dir``;
-    returns the model card (also written as ``model_card.json``/``.md`` in the bundle)."""
+    returns the model card (also written as ``model_card.json``/``.md`` in the bundle). ``target`` and
+    ``cc`` build the TVM library for another board (e.g. ``llvm -mtriple=aarch64-linux-gnu
+    -mattr=+neon`` with ``aarch64-linux-gnu-g++``); it is then not run here."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -135,10 +145,11 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         ort_m = measure_ort(staging / "model.onnx", threads=threads)
         measured = {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
         t = lap("measure_ort_s", t)
-        tvm_info = _tvm_library(staging, run_dir, threads, tune, model)
-        checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
-        measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")] = {
-            "median_ms": tvm_info["median_ms"], "threads": threads, "where": "export host, fresh process"}
+        tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc)
+        if not tvm_info.get("cross_compiled"):
+            checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
+            measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")] = {
+                "median_ms": tvm_info["median_ms"], "threads": threads, "where": "export host, fresh process"}
         t = lap("tvm_s", t)
         workload = arch_workload(cand.arch)
         files.write_accelerator_files(staging, cand.accel, workload, name=f"{cfg.name}-trial{row['trial']}")
@@ -162,7 +173,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
             "network": {"params": count_params(cand.arch), "macs": int(row.get("macs") or 0),
                         "blocks": block_rows(cand.arch)},
             "metrics": metrics, "weights": winfo, "checks": checks, "measured_on_host": measured,
-            "tvm": {k: tvm_info[k] for k in ("target", "tune_trials", "tuning_db")},
+            "tvm": {k: tvm_info.get(k) for k in ("target", "tune_trials", "tuning_db", "cross_compiled")},
             "host": f"{run.info['host']}, {os.cpu_count()} logical cores",
             "versions": versions(),
             "reproduce": [f"codesign search search_config.yaml --out {run_dir}    # the search (config in this bundle)",
