@@ -207,7 +207,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - t0, 1),
     }
     cmd = "python benchmarks/device_calibration.py" + (" --quick" if args.quick else "") + \
-        (" --write-prior" if args.write_prior else "")
+        (" --write-prior" if args.write_prior else "") + (f" --host-cache {args.host_cache}" if args.host_cache else "")
     notes = ("Protocol as HELP's: prior from the reference devices only; each unseen device calibrated from K "
              "random measured networks (mean over draws), scored on all its other networks. `mean/min_spearman_at_10` "
              "include the host CPU. `host_repeat_within_10pct`: the host's own noise floor, the share of networks "
