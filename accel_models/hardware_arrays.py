@@ -79,9 +79,17 @@ class AccelArrays:
     dram_eff: np.ndarray  # fraction of peak DRAM bandwidth sustained
     gb_eff: np.ndarray  # fraction of peak global-buffer bandwidth sustained
     overhead_cycles: np.ndarray  # fixed cycles per layer
+    calibrated: np.ndarray  # bool: any calibration term differs from the uncalibrated model
 
     def take(self, idx: np.ndarray) -> AccelArrays:
-        return AccelArrays(**{k: v[idx] for k, v in self.__dict__.items()})
+        """Rows ``idx``; the calibration columns only when some accelerator is calibrated (the cost
+        model reads them only then, and copying them per layer row costs ~20% of its throughput)."""
+        if self.calibrated.any():
+            return AccelArrays(**{k: v[idx] for k, v in self.__dict__.items()})
+        return AccelArrays(**{k: v if k in _CALIBRATION_COLUMNS else v[idx] for k, v in self.__dict__.items()})
+
+
+_CALIBRATION_COLUMNS = ("efficiency", "dram_eff", "gb_eff", "overhead_cycles", "calibrated")
 
 
 def accel_arrays(accels: list[AccelConfig]) -> AccelArrays:
@@ -107,11 +115,12 @@ def accel_arrays(accels: list[AccelConfig]) -> AccelArrays:
             write_factor=tech.sram_write_factor, area_mm2=pe_area + rf_area + sram_area,
             efficiency=[getattr(a.calibration, f"efficiency_{k}") for k in EFFICIENCY_KINDS],
             dram_eff=a.calibration.dram_bw_efficiency, gb_eff=a.calibration.gb_bw_efficiency,
-            overhead_cycles=a.calibration.layer_overhead_cycles,
+            overhead_cycles=a.calibration.layer_overhead_cycles, calibrated=not a.calibration.is_ideal,
         )
         for k, v in row.items():
             cols[k].append(v)
-    return AccelArrays(**{k: np.asarray(v, dtype=np.int64 if k == "dataflow" else float) for k, v in cols.items()})
+    types = {"dataflow": np.int64, "calibrated": bool}
+    return AccelArrays(**{k: np.asarray(v, dtype=types.get(k, float)) for k, v in cols.items()})
 
 
 @dataclass

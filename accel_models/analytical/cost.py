@@ -94,12 +94,16 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
 
 def _finish(compute, dram_b, gb_b, L: LayerArrays, A: AccelArrays, util, energy: dict) -> dict:
     """Latency = the slowest of compute, DRAM transfer and buffer transfer (cycles), each at the
-    accelerator's calibrated efficiency, plus its fixed per-layer overhead."""
-    eff = A.efficiency[np.arange(len(L)), L.kind]
-    terms = np.stack([compute / eff, dram_b / (A.dram_bw * A.dram_eff), gb_b / (A.gb_bw * A.gb_eff)], axis=1)
-    return {"cycles": terms.max(axis=1) + A.overhead_cycles, "compute_cycles": compute, "utilization": util * eff,
-            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy,
-            "ideal_cycles": np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)}
+    accelerator's calibrated efficiency, plus its fixed per-layer overhead. ``ideal_cycles`` keeps
+    the three terms before calibration (what :mod:`accel_models.calibration` fits against)."""
+    ideal = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)
+    terms, cycles_extra = ideal, 0.0
+    if A.calibrated.any():  # uncalibrated accelerators (the search's) skip the extra arithmetic
+        eff = A.efficiency[np.arange(len(L)), L.kind]
+        terms = ideal / np.stack([eff, A.dram_eff, A.gb_eff], axis=1)
+        util, cycles_extra = util * eff, A.overhead_cycles
+    return {"cycles": terms.max(axis=1) + cycles_extra, "compute_cycles": compute, "utilization": util,
+            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy, "ideal_cycles": ideal}
 
 
 def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
