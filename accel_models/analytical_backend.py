@@ -11,7 +11,7 @@ from codesign.layer import Layer
 from .analytical.cost import layer_costs
 from .hardware_arrays import AccelArrays, LayerArrays, accel_arrays, layer_arrays
 from .registry import register_backend
-from .report import ENERGY_COMPONENTS, HardwareReport, LayerCost
+from .report import ENERGY_COMPONENTS, LATENCY_TERMS, HardwareReport, LayerCost
 
 
 CHUNK_ROWS = 32_768  # (layer, accelerator) rows per vectorised pass
@@ -61,10 +61,15 @@ def analytical_layer_costs(workload: list[Layer], accel: AccelConfig, A: AccelAr
     """Per-layer costs of ``workload`` on ``accel`` (``A``: its ``accel_arrays`` row), one vectorised pass."""
     costs = layer_costs(layer_arrays(workload), A.take(np.zeros(len(workload), dtype=np.int64)))
     ms = costs["cycles"] / (accel.clock_mhz * 1e3)
+    terms = np.column_stack([costs["ideal_cycles"], costs["overhead_cycles"]])
+    fused = ~costs["unfused"]
     return [
         LayerCost(name=l.name, op=l.op, macs=l.macs, cycles=float(costs["cycles"][i]), latency_ms=float(ms[i]),
                   energy_pj={c: float(costs["energy"][c][i]) for c in ENERGY_COMPONENTS},
-                  utilization=float(costs["utilization"][i]), bound=str(costs["bound"][i]), source="analytical")
+                  utilization=float(costs["utilization"][i]),
+                  bound="fused" if fused[i] else str(costs["bound"][i]), source="analytical",
+                  terms_cycles={t: float(v) for t, v in zip(LATENCY_TERMS, terms[i])},
+                  weights_resident=bool(costs["resident_weights"][i]), fused=bool(fused[i]))
         for i, l in enumerate(workload)
     ]
 

@@ -29,14 +29,16 @@ MIN_NETWORKS = 3
 
 
 def _ideal_terms(accel: AccelConfig, workloads: list[list[Layer]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per layer of all workloads: ideal (compute, DRAM, buffer) cycles, op kind, workload index."""
+    """Per layer of all workloads: ideal (compute, DRAM, buffer, vector) cycles, then the
+    specification's overhead cycles and whether the layer runs on its own (1) or fused (0); op kind;
+    workload index."""
     ideal = replace(accel, calibration=Calibration())
     A = accel_arrays([ideal])
     terms, kinds, owner = [], [], []
     for i, w in enumerate(workloads):
         L = layer_arrays(w)
         costs = layer_costs(L, A.take(np.zeros(len(L), dtype=np.int64)))
-        terms.append(costs["ideal_cycles"])
+        terms.append(np.column_stack([costs["ideal_cycles"], costs["overhead_cycles"], costs["unfused"]]))
         kinds.append(L.kind)
         owner.append(np.full(len(L), i))
     return np.vstack(terms), np.concatenate(kinds), np.concatenate(owner)
@@ -44,8 +46,9 @@ def _ideal_terms(accel: AccelConfig, workloads: list[list[Layer]]) -> tuple[np.n
 
 def _predict_ms(theta: np.ndarray, terms, kinds, owner, n: int, clock_mhz: float) -> np.ndarray:
     eff = np.exp(theta[:5])[kinds]
-    cycles = np.maximum.reduce([terms[:, 0] / eff, terms[:, 1] / np.exp(theta[5]), terms[:, 2] / np.exp(theta[6])])
-    cycles = cycles + theta[7] * 1e3
+    cycles = np.maximum.reduce([terms[:, 0] / eff, terms[:, 1] / np.exp(theta[5]), terms[:, 2] / np.exp(theta[6]),
+                                terms[:, 3] / np.exp(theta[4])])
+    cycles = cycles + terms[:, 4] + theta[7] * 1e3 * terms[:, 5]
     return np.bincount(owner, cycles, minlength=n) / (clock_mhz * 1e3)
 
 

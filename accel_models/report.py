@@ -6,11 +6,18 @@ from typing import Any
 
 #: energy components, innermost first; a backend fills those it models
 ENERGY_COMPONENTS = ("mac", "vector", "rf", "local_buffer", "global_buffer", "dram")
+#: named latency terms of a layer (cycles): the MAC array, DRAM transfers, global-buffer transfers,
+#: the vector unit, and the fixed per-layer overhead (the analytical backend fills them)
+LATENCY_TERMS = ("compute", "dram", "global_buffer", "vector", "overhead")
 
 
 @dataclass(frozen=True)
 class LayerCost:
-    """One layer on one accelerator. ``bound`` is ``compute``, ``dram`` or ``global_buffer``."""
+    """One layer on one accelerator. ``bound`` is ``compute``, ``dram``, ``global_buffer`` or
+    ``vector``. ``terms_cycles``: the named latency terms (``LATENCY_TERMS``, cycles, before any
+    calibration; the layer takes their maximum plus the overhead, or their sum on a sequential
+    target); ``weights_resident``: its weights stay in the weight cache across inferences;
+    ``fused``: an element-wise layer run inside its producer (its cycles are the producer's)."""
 
     name: str
     op: str
@@ -21,6 +28,9 @@ class LayerCost:
     utilization: float
     bound: str
     source: str = ""  # backend that produced this layer's numbers
+    terms_cycles: dict[str, float] = field(default_factory=dict)
+    weights_resident: bool = False
+    fused: bool = False
 
     @property
     def energy_total_pj(self) -> float:

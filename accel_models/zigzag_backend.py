@@ -30,6 +30,7 @@ from codesign.json_io import write_json_atomic
 from codesign.layer import MAC_OPS, Layer
 from codesign.yaml_io import dump_yaml
 
+from .dataflows import SPATIAL_DIMS, zigzag_hint
 from .hardware_arrays import RF_SPLIT, check_mappable, gb_bw_bytes_per_cycle, psum_bits
 from .mac_layer_backend import evaluate_mac_layers
 from .registry import register_backend
@@ -37,11 +38,7 @@ from .report import ENERGY_COMPONENTS, HardwareReport
 from .tech import load_tech
 
 ZIGZAG_SETTINGS = {"lpf_limit": 4, "nb_spatial_mappings_generated": 3, "opt": "latency", "version": 4}
-SPATIAL_HINTS = {
-    "weight_stationary": {"D1": ["C"], "D2": ["K", "G"], "D3": ["K", "G"]},
-    "output_stationary": {"D1": ["OY"], "D2": ["OX"], "D3": ["K", "G"]},
-    "row_stationary": {"D1": ["FY", "C"], "D2": ["OY"], "D3": ["K", "G"]},
-}
+SPATIAL_HINTS = {df: zigzag_hint(df) for df in SPATIAL_DIMS}
 MEMORY_COMPONENT = {"rf_I2": "rf", "rf_I1": "rf", "rf_O": "rf", "local_buffer": "local_buffer", "global_buffer": "global_buffer", "dram": "dram"}
 
 

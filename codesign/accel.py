@@ -7,8 +7,12 @@ Canonical string, fields in a fixed order (sizes in bytes with binary ``k``/``M`
 ``pe<rows>x<cols>`` PE array, ``m`` MACs per PE per cycle, ``rf`` register file bytes per PE,
 ``lb`` local (input) buffer bytes per PE (0 for none), ``gb`` global (shared) buffer bytes, ``bw`` DRAM bandwidth in
 bytes/cycle, ``clk`` clock in MHz, dataflow ``ws``/``os``/``rs``, ``p`` precision in bits,
-``t`` technology table name (``hw_configs/tech/<name>.yaml``). A calibrated accelerator (see
-:class:`Calibration`, ``codesign hw calibrate``) adds ``_cal<conv>-<depthwise>-<pointwise>-<fc>-<vector>-<dram>-<gb>-<overhead>``.
+``t`` technology table name (``hw_configs/tech/<name>.yaml``). Optional tokens follow, each only
+when its field differs from the default (the simple model of earlier versions):
+``vu<lanes>c<add>-<mul>-<relu>-<sigmoid>-<pool>-<move>`` the vector unit (:class:`VectorUnit`),
+``ov<cycles>`` fixed cycles per layer, ``wc<bytes>`` the weight cache, ``fu`` element-wise fusion,
+``ac`` activations kept on chip, ``sq`` sequential (not pipelined) execution; a calibrated accelerator (see :class:`Calibration`,
+``codesign hw calibrate``) ends with ``_cal<conv>-<depthwise>-<pointwise>-<fc>-<vector>-<dram>-<gb>-<overhead>``.
 """
 from __future__ import annotations
 
@@ -70,6 +74,68 @@ class Calibration:
 
 
 CALIBRATION_FIELDS = tuple(Calibration.__dataclass_fields__)
+
+#: primitive operations of the vector unit; :class:`VectorUnit` gives each one's cycles per element
+VECTOR_OPS = ("add", "mul", "relu", "sigmoid", "pool", "move")
+#: the largest cycles per element a vector op may take
+MAX_VECTOR_CYCLES = 1000.0
+
+
+@dataclass(frozen=True)
+class VectorUnit:
+    """The unit that runs element-wise work: activations fused into MAC layers, residual adds,
+    squeeze-excite gates, pooling, concatenation and reshapes.
+
+    ``lanes``: elements per cycle (0, the default: one per PE column × MAC lane, the array's output
+    edge). The other fields are cycles per element of each primitive op (:data:`VECTOR_OPS`):
+    ``add`` (add/subtract, batch-norm shift), ``mul`` (multiply, scale), ``relu`` (clamp: ReLU, ReLU6),
+    ``sigmoid`` (one sigmoid/exp evaluation), ``pool`` (per input element of a pooling window),
+    ``move`` (copy: concat, reshape, shuffle). Composite functions run as their op sequences
+    (``accel_models.hardware_arrays.FN_OPS``: h-swish = add, clamp, multiply, multiply). Every MAC
+    layer's outputs also pass the output stage (``OUTPUT_STAGE_OPS``: integer outputs are rescaled,
+    offset and saturated; float outputs get their bias added).
+    """
+
+    lanes: int = 0
+    add: float = 1.0
+    mul: float = 1.0
+    relu: float = 1.0
+    sigmoid: float = 1.0
+    pool: float = 1.0
+    move: float = 1.0
+
+    @property
+    def is_default(self) -> bool:
+        return self == VectorUnit()
+
+    def cycles(self) -> tuple[float, ...]:
+        return tuple(getattr(self, op) for op in VECTOR_OPS)
+
+    def token(self) -> str:
+        return f"vu{self.lanes}c" + "-".join(_fmt_num(c) for c in self.cycles())
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+VECTOR_UNIT_FIELDS = tuple(VectorUnit.__dataclass_fields__)
+
+
+def check_vector_unit(chk: Checker, value: Any, path: str) -> VectorUnit | None:
+    """Validate a ``vector_unit:`` mapping: every key required (lanes ≥ 1; cycles per element in (0, 1000])."""
+    m = chk.mapping(value, path, required=VECTOR_UNIT_FIELDS)
+    if m is None:
+        return None
+    n = len(chk.problems)
+    if any(k not in m for k in VECTOR_UNIT_FIELDS):  # already reported by the mapping check
+        return None
+    out: dict[str, Any] = {"lanes": chk.integer(m["lanes"], f"{path}.lanes", 1, 1 << 20)}
+    for op in VECTOR_OPS:
+        v = chk.number(m[op], f"{path}.{op}", 0.0, MAX_VECTOR_CYCLES, lo_open=True)
+        out[op] = None if v is None else round(float(v), 4)
+    if len(chk.problems) > n:
+        return None
+    return VectorUnit(**out)
 #: the largest calibrated efficiency factor (the real accelerator 4x faster than modelled on a term)
 MAX_EFFICIENCY = 4.0
 
@@ -93,7 +159,21 @@ def check_calibration(chk: Checker, value: Any, path: str) -> Calibration | None
 
 @dataclass(frozen=True)
 class AccelConfig:
-    """A spatial accelerator; every size is in bytes, bandwidth in bytes/cycle, clock in MHz."""
+    """A spatial accelerator; every size is in bytes, bandwidth in bytes/cycle, clock in MHz.
+
+    Beyond the array and its buffers, how the target executes a network (each field optional; the
+    defaults are the plain per-layer model): ``vector_unit`` (:class:`VectorUnit`),
+    ``layer_overhead_cycles`` (fixed cycles every layer costs: configuration, synchronisation,
+    pipeline fill), ``weight_cache_bytes`` (on-chip memory beside the global buffer that keeps a
+    network's weights resident across inferences, filled in layer order: the Edge TPU's parameter
+    cache; weights beyond it are streamed from DRAM every inference), ``fuse_elementwise``
+    (element-wise layers run in their producer's output pipeline: no tensors of their own, no
+    overhead), ``activations_on_chip`` (a layer's input and output stay in the global buffer when
+    they fit: no DRAM round trip between layers) and ``pipelined`` (true: the MAC array, the vector
+    unit and the memory transfers work at once and a layer takes the slowest of them, as in an
+    accelerator's decoupled units; false: one datapath issues MACs, element-wise ops and loads in
+    turn, as a CPU core does, and they add up).
+    """
 
     pe_rows: int = 16
     pe_cols: int = 16
@@ -106,6 +186,12 @@ class AccelConfig:
     dataflow: str = "weight_stationary"
     precision_bits: int = 8
     tech: str = "45nm"
+    vector_unit: VectorUnit = VectorUnit()
+    layer_overhead_cycles: float = 0.0
+    weight_cache_bytes: int = 0
+    fuse_elementwise: bool = False
+    activations_on_chip: bool = False
+    pipelined: bool = True
     calibration: Calibration = Calibration()
 
     # ---- derived -------------------------------------------------------------------
@@ -129,13 +215,18 @@ class AccelConfig:
     # ---- canonical string ----------------------------------------------------------
     def to_string(self) -> str:
         cal = [] if self.calibration.is_ideal else [self.calibration.token()]
+        ex = [tok for tok, on in ((self.vector_unit.token(), not self.vector_unit.is_default),
+                                  (f"ov{_fmt_num(self.layer_overhead_cycles)}", self.layer_overhead_cycles > 0),
+                                  (f"wc{format_size_bytes(self.weight_cache_bytes)}", self.weight_cache_bytes > 0),
+                                  ("fu", self.fuse_elementwise), ("ac", self.activations_on_chip),
+                                  ("sq", not self.pipelined)) if on]
         return "_".join([
             f"pe{self.pe_rows}x{self.pe_cols}", f"m{self.macs_per_pe}",
             f"rf{format_size_bytes(self.rf_bytes_per_pe)}",
             f"lb{format_size_bytes(self.local_buffer_bytes_per_pe)}",
             f"gb{format_size_bytes(self.global_buffer_bytes)}",
             f"bw{_fmt_num(self.dram_bw_bytes_per_cycle)}", f"clk{_fmt_num(self.clock_mhz)}",
-            DATAFLOWS[self.dataflow], f"p{self.precision_bits}", f"t{self.tech}", *cal,
+            DATAFLOWS[self.dataflow], f"p{self.precision_bits}", f"t{self.tech}", *ex, *cal,
         ])
 
     def __str__(self) -> str:
@@ -148,10 +239,11 @@ class AccelConfig:
 
     # ---- dict / YAML ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every field; ``calibration`` only when it is not the ideal model."""
+        """Every required field; the optional ones only when they differ from their defaults."""
         out = asdict(self)
-        if self.calibration.is_ideal:
-            del out["calibration"]
+        for f in OPTIONAL_ACCEL_FIELDS:
+            if getattr(self, f) == _DEFAULTS[f]:
+                del out[f]
         return out
 
     @classmethod
@@ -171,7 +263,8 @@ class AccelConfig:
         head = {k: v for k, v in (("name", name), ("description", description)) if v}
         body = self.to_dict()
         for f in _SIZE_FIELDS:
-            body[f] = human_size_bytes(body[f])
+            if f in body:
+                body[f] = human_size_bytes(body[f])
         for f in ("dram_bw_bytes_per_cycle", "clock_mhz"):
             body[f] = int(body[f]) if float(body[f]).is_integer() else body[f]
         if "calibration" in body:  # only the terms that differ from the ideal model
@@ -201,6 +294,14 @@ def check_accel_field(chk: Checker, name: str, value: Any, path: str) -> Any:
         return chk.choice(value, path, PRECISIONS)
     if name == "calibration":
         return check_calibration(chk, value, path)
+    if name == "vector_unit":
+        return check_vector_unit(chk, value, path)
+    if name == "layer_overhead_cycles":
+        return chk.number(value, path, 0.0, 1e9)
+    if name == "weight_cache_bytes":
+        return chk.size_bytes(value, path, 0, 1024**3)
+    if name in ("fuse_elementwise", "activations_on_chip", "pipelined"):
+        return chk.boolean(value, path)
     if name == "tech":
         tech = chk.string(value, path, _TECH_PATTERN, "a technology table name such as '45nm'")
         if tech is not None and tech not in known_techs():
@@ -221,7 +322,9 @@ def known_techs() -> list[str]:
 
 ACCEL_FIELDS = tuple(AccelConfig.__dataclass_fields__)
 #: fields a hardware YAML may leave out (their defaults are the ideal, uncalibrated model)
-OPTIONAL_ACCEL_FIELDS = ("calibration",)
+OPTIONAL_ACCEL_FIELDS = ("vector_unit", "layer_overhead_cycles", "weight_cache_bytes", "fuse_elementwise",
+                         "activations_on_chip", "pipelined", "calibration")
+_DEFAULTS = {f.name: f.default for f in AccelConfig.__dataclass_fields__.values()}
 REQUIRED_ACCEL_FIELDS = tuple(f for f in ACCEL_FIELDS if f not in OPTIONAL_ACCEL_FIELDS)
 
 
@@ -241,13 +344,44 @@ def accel_fields(chk: Checker, data: Any, path: str, allow_doc_keys: bool = Fals
     return AccelConfig(**values)
 
 
-_SIZE_FIELDS = ("rf_bytes_per_pe", "local_buffer_bytes_per_pe", "global_buffer_bytes")
+_SIZE_FIELDS = ("rf_bytes_per_pe", "local_buffer_bytes_per_pe", "global_buffer_bytes", "weight_cache_bytes")
 _ACCEL_TOKENS = [
     ("pe", r"pe(\d+)x(\d+)"), ("macs_per_pe", r"m(\d+)"), ("rf_bytes_per_pe", r"rf(\d+[kMG]?)"),
     ("local_buffer_bytes_per_pe", r"lb(\d+[kMG]?)"), ("global_buffer_bytes", r"gb(\d+[kMG]?)"),
     ("dram_bw_bytes_per_cycle", r"bw(\d+(?:\.\d+)?)"), ("clock_mhz", r"clk(\d+(?:\.\d+)?)"),
     ("dataflow", r"(ws|os|rs)"), ("precision_bits", r"p(\d+)"), ("tech", r"t(" + _TECH_PATTERN + ")"),
 ]
+
+
+_NUM = r"(\d+(?:\.\d+)?)"
+_VU_RE = re.compile(r"vu(\d+)c" + "-".join([_NUM] * len(VECTOR_OPS)))
+
+
+def _decode_optional_token(tok: str, data: dict[str, Any]) -> str | None:
+    """Store one optional token's field in ``data``; a problem text when it is not one."""
+    if m := _VU_RE.fullmatch(tok):
+        data["vector_unit"] = {"lanes": int(m.group(1)), **{op: float(v) for op, v in zip(VECTOR_OPS, m.groups()[1:])}}
+    elif m := re.fullmatch("ov" + _NUM, tok):
+        data["layer_overhead_cycles"] = float(m.group(1))
+    elif m := re.fullmatch(r"wc(\d+[kMG]?)", tok):
+        data["weight_cache_bytes"] = parse_size_bytes(m.group(1))
+    elif tok in ("fu", "ac"):
+        data["fuse_elementwise" if tok == "fu" else "activations_on_chip"] = True
+    elif tok == "sq":
+        data["pipelined"] = False
+    elif tok.startswith("cal"):
+        values = tok[3:].split("-")
+        try:
+            if len(values) != len(CALIBRATION_FIELDS):
+                raise ValueError
+            data["calibration"] = dict(zip(CALIBRATION_FIELDS, (float(v) for v in values)))
+        except ValueError:
+            return (f"malformed calibration token `{tok}`: expected `cal` and {len(CALIBRATION_FIELDS)} numbers "
+                    f"joined by `-` ({', '.join(CALIBRATION_FIELDS)})")
+    else:
+        return (f"unknown token `{tok}` after the {len(_ACCEL_TOKENS)} fixed ones: expected `vu<lanes>c<cycles…>`, "
+                "`ov<cycles>`, `wc<bytes>`, `fu`, `ac`, `sq` or `cal…`")
+    return None
 
 
 def _decode_accel(text: Any) -> AccelConfig:
@@ -257,7 +391,8 @@ def _decode_accel(text: Any) -> AccelConfig:
         raise DecodeError(Problem(source, f"expected a non-empty string, got {text!r}"))
     text = text.strip()
     tokens = text.split("_")
-    cal_token = tokens.pop() if len(tokens) == len(_ACCEL_TOKENS) + 1 and tokens[-1].startswith("cal") else None
+    extra = tokens[len(_ACCEL_TOKENS):]
+    tokens = tokens[:len(_ACCEL_TOKENS)]
     if len(tokens) != len(_ACCEL_TOKENS):
         raise DecodeError(Problem(source, f"expected {len(_ACCEL_TOKENS)} tokens `{form}`, "
                                           f"got {len(tokens)} in `{text}`"))
@@ -281,16 +416,10 @@ def _decode_accel(text: Any) -> AccelConfig:
             data[name] = float(m.group(1))
         else:
             data[name] = int(m.group(1))
-    if cal_token is not None:
-        values = cal_token[3:].split("-")
-        try:
-            if len(values) != len(CALIBRATION_FIELDS):
-                raise ValueError
-            data["calibration"] = dict(zip(CALIBRATION_FIELDS, (float(v) for v in values)))
-        except ValueError:
-            problems.append(Problem(source, f"malformed calibration token `{cal_token}`: expected `cal` and "
-                                            f"{len(CALIBRATION_FIELDS)} numbers joined by `-` "
-                                            f"({', '.join(CALIBRATION_FIELDS)})"))
+    for tok in extra:
+        problem = _decode_optional_token(tok, data)
+        if problem:
+            problems.append(Problem(source, f"{problem} in `{text}`"))
     if problems:
         raise DecodeError(problems, f"cannot decode accelerator string `{text}`")
     chk = Checker(source)

@@ -17,15 +17,23 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in hw_configs_dir().glob("*.yaml"))
 
 
+def target_names() -> list[str]:
+    """Real-device target templates (``hw_configs/targets``: written from public specifications)."""
+    return sorted(p.stem for p in (hw_configs_dir() / "targets").glob("*.yaml"))
+
+
 def resolve_accel(name_or_path: str | Path) -> AccelConfig:
-    """An accelerator from a template name (``eyeriss_like``), a YAML path, or a canonical string."""
+    """An accelerator from a template or target name (``eyeriss_like``, ``coral_edge_tpu_devboard``),
+    a YAML path, or a canonical string."""
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or (len(text) < 255 and path.is_file()):
         return AccelConfig.from_yaml(path)
     if text in template_names():
         return AccelConfig.from_yaml(hw_configs_dir() / f"{text}.yaml")
+    if text in target_names():
+        return AccelConfig.from_yaml(hw_configs_dir() / "targets" / f"{text}.yaml")
     if text.startswith("pe"):
         return AccelConfig.from_string(text)
     raise ValidationError(Problem(text, f"not a hardware template, YAML file or accelerator string "
-                                        f"(templates: {', '.join(template_names())})"))
+                                        f"(templates: {', '.join(template_names())}; targets: {', '.join(target_names())})"))

@@ -30,12 +30,24 @@ def resolve_network(spec: str) -> ArchConfig | str:
         return ArchConfig.from_string(spec)
     if spec.endswith(".onnx") or Path(spec).suffix == "" and _is_file(spec):
         return spec
-    raise ValidationError(Problem(spec, "expected an architecture string (net_r…:stem_…:…:head_…) "
-                                        "or the path of an .onnx file"))
+    raise ValidationError(Problem(spec, "expected an architecture string (net_r…:stem_…:…:head_…), a "
+                                        "NAS-Bench-201 / FBNet string, a published network name such as "
+                                        "`mobilenet_v2_1.0_224`, or the path of an .onnx file"))
 
 
 def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
-    """An architecture string (``net_…``) or an ONNX file path → its layers."""
+    """An architecture string (``net_…``), a NAS-Bench-201 / FBNet string or published ImageNet network
+    name (:mod:`codesign.nets`), or an ONNX file path → its layers."""
+    if not spec.startswith("net_") and not spec.endswith(".onnx") and not _is_file(spec):
+        from .errors import DecodeError
+        from .nets import FAMILIES, family_of
+
+        try:
+            family = family_of(spec)
+        except DecodeError:
+            family = None
+        if family in FAMILIES:
+            return WorkloadSource(spec, FAMILIES[family].workload(spec, batch), None)
     network = resolve_network(spec)
     if isinstance(network, ArchConfig):
         return WorkloadSource("architecture", arch_workload(network, batch=batch), network)

@@ -8,13 +8,15 @@ Per row:
    ============  ==============  ==============  ==============
    dataflow      rows            columns         lanes
    ============  ==============  ==============  ==============
-   weight st.    C               K or G          K or G
-   output st.    OY              OX              K or G
-   row st.       FY or C         OY              K or G
+   weight st.    C               K or G          K, G or C
+   output st.    OY              OX              K, G or C
+   row st.       FY or C         OY              K, G or C
    ============  ==============  ==============  ==============
 
-   Each axis takes the allowed dimension that fills it best (uneven tiles keep their idle PEs:
-   a depthwise layer on a K×C weight-stationary array uses one row — the classic loss).
+   (:data:`accel_models.dataflows.SPATIAL_DIMS`.) Each layer takes, per axis, the allowed dimension
+   that fills it best — a narrow layer on wide PEs unrolls its input channels on the lanes — and
+   uneven tiles keep their idle PEs (a depthwise layer on a K×C weight-stationary array uses one
+   row: the classic loss).
 2. **Temporal loops.** Every dimension runs ``ceil(D / unroll)`` times; compute cycles are their
    product, so utilization = MACs / (cycles × PEs × lanes).
 3. **Global buffer ↔ array traffic**, searched over which operand stays in the register file: the
@@ -27,27 +29,41 @@ Per row:
    reads and writes a partial sum, each in its share (Eyeriss's and ZigZag's counting).
 4. **DRAM ↔ global buffer traffic**: compulsory when the layer, or its weights plus one output row,
    or its inputs plus one output channel fit; otherwise the cheaper of weight- or input-outer tiling.
-5. **Latency** = max(compute, DRAM bytes / DRAM bandwidth, buffer bytes / buffer bandwidth) cycles.
-   **Energy** = accesses × per-byte energy of each level (technology table) + MACs × MAC energy.
+   **On-chip residency** (when the accelerator declares it): weights within the weight cache (filled
+   in layer order, resident across inferences) cost no DRAM traffic; with ``activations_on_chip`` a
+   layer whose input and output fit in the global buffer keeps them there (the network's input still
+   arrives from DRAM). Only what spills is DRAM traffic.
+5. **Vector unit**: the layer's fused activation (its op sequence, ``FN_OPS``) on every output element,
+   plus the element-wise layers fused into it, at the vector unit's lanes and cycles per op.
+6. **Latency** = max(compute, DRAM bytes / DRAM bandwidth, buffer bytes / buffer bandwidth, vector)
+   cycles + the fixed per-layer overhead; on a sequential (not ``pipelined``) target, a CPU core,
+   the four terms add instead.
+   **Energy** = accesses × per-byte energy of each level (technology table) + MACs × MAC energy +
+   vector ops × ALU energy.
 
-Non-MAC layers (elementwise, pooling, data movement) run on a vector unit of ``cols × lanes``
-elements/cycle and stream their tensors through the global buffer from DRAM: never free.
+Non-MAC layers (element-wise, pooling, data movement) run on the vector unit and stream their
+tensors through the global buffer from DRAM unless they stay on chip: never free. With
+``fuse_elementwise`` an element-wise layer right after a MAC layer runs in that layer's output
+pipeline: its vector cycles join its producer's, and it has no tensors or overhead of its own.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..hardware_arrays import RF_SPLIT, AccelArrays, LayerArrays
+from ..dataflows import AXES, SPATIAL_DIMS
+from ..hardware_arrays import DATAFLOW_ID, OP_COUNTS, RF_SPLIT, AccelArrays, LayerArrays
 from ..report import ENERGY_COMPONENTS
 
 N, K, C, G, P, Q, R, S = range(8)
-# HINTS[dataflow][axis] = allowed dims (-1 = none); axes: rows, cols, lanes
-HINTS = np.array([
-    [[C, -1, -1], [K, G, -1], [K, G, -1]],  # weight stationary
-    [[P, -1, -1], [Q, -1, -1], [K, G, -1]],  # output stationary
-    [[R, C, -1], [P, -1, -1], [K, G, -1]],  # row stationary
-])
-BOUNDS = np.array(["compute", "dram", "global_buffer"])
+_DIM_INDEX = {"K": K, "C": C, "G": G, "OY": P, "OX": Q, "FY": R, "FX": S}
+_WIDTH = max(len(dims) for axes in SPATIAL_DIMS.values() for dims in axes.values())
+# HINTS[dataflow id][axis] = allowed dims (-1 = none), from accel_models.dataflows.SPATIAL_DIMS
+HINTS = np.full((len(DATAFLOW_ID), len(AXES), _WIDTH), -1)
+for _df, _i in DATAFLOW_ID.items():
+    for _a, _axis in enumerate(AXES):
+        _dims = [_DIM_INDEX[d] for d in SPATIAL_DIMS[_df][_axis]]
+        HINTS[_i, _a, :len(_dims)] = _dims
+BOUNDS = np.array(["compute", "dram", "global_buffer", "vector"])
 
 
 def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +73,7 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
     u = np.ones_like(dims)
     rem = dims.copy()
     for axis, size in enumerate(axes):
-        cand = HINTS[dataflow, axis]  # (M, 3)
+        cand = HINTS[dataflow, axis]  # (M, width)
         valid = cand >= 0
         d = np.where(valid, np.take_along_axis(rem, np.maximum(cand, 0), axis=1), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -70,17 +86,33 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
     return u, rem
 
 
+def _rows(A: AccelArrays, idx: np.ndarray) -> AccelArrays:
+    return A.take(idx)
+
+
 def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
-    """Cycles, energy per component (pJ), utilization and bound for row-aligned layers/accelerators."""
+    """Cycles, energy per component (pJ), utilization and bound for row-aligned layers/accelerators.
+    Rows of one workload must be contiguous and in order (fusion pairs a layer with the row before)."""
+    # vector-unit cycles of every row; fused element-wise rows hand theirs to their producer (the row before)
+    if len(A.vec_cycles) == 1:  # one vector unit for the whole batch: a table lookup
+        per_elem = (OP_COUNTS @ A.vec_cycles[0])[L.vec_code]
+    else:
+        per_elem = (OP_COUNTS[L.vec_code] * A.vec_cycles).sum(axis=1)
+    vec = (per_elem + L.is_mac * A.out_stage) * L.vec_elems / A.vec_lanes
+    fused = L.fusable & A.fuse
+    if fused.any():
+        vec = vec + np.append(np.where(fused, vec, 0.0)[1:], 0.0)
     mac_rows = np.flatnonzero(L.is_mac)
     vec_rows = np.flatnonzero(~L.is_mac)
-    parts = [(mac_rows, _mac_costs(L.take(mac_rows), A.take(mac_rows))),
-             (vec_rows, _vector_costs(L.take(vec_rows), A.take(vec_rows)))]
+    parts = [(mac_rows, _mac_costs(L.take(mac_rows), _rows(A, mac_rows), vec[mac_rows])),
+             (vec_rows, _vector_costs(L.take(vec_rows), _rows(A, vec_rows), vec[vec_rows], fused[vec_rows]))]
     m = len(L)
     out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}}
-    for key in ("cycles", "compute_cycles", "utilization", "dram_bytes"):
+    for key in ("cycles", "compute_cycles", "utilization", "dram_bytes", "vector_cycles", "overhead_cycles"):
         out[key] = np.zeros(m)
-    out["ideal_cycles"] = np.zeros((m, 3))
+    out["resident_weights"] = np.zeros(m, dtype=bool)
+    out["unfused"] = np.zeros(m, dtype=bool)
+    out["ideal_cycles"] = np.zeros((m, 4))
     out["bound"] = np.empty(m, dtype=BOUNDS.dtype)
     for rows, costs in parts:
         for key, value in costs.items():
@@ -92,21 +124,29 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
     return out
 
 
-def _finish(compute, dram_b, gb_b, L: LayerArrays, A: AccelArrays, util, energy: dict) -> dict:
-    """Latency = the slowest of compute, DRAM transfer and buffer transfer (cycles), each at the
-    accelerator's calibrated efficiency, plus its fixed per-layer overhead. ``ideal_cycles`` keeps
-    the three terms before calibration (what :mod:`accel_models.calibration` fits against)."""
-    ideal = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw], axis=1)
-    terms, cycles_extra = ideal, 0.0
+def _finish(compute, dram_b, gb_b, vec, L: LayerArrays, A: AccelArrays, util, energy: dict,
+            unfused, resident) -> dict:
+    """Latency = the slowest of compute, DRAM transfer, buffer transfer and vector work (cycles),
+    each at the accelerator's calibrated efficiency, plus the fixed per-layer overhead (cycles).
+    ``ideal_cycles`` keeps the four terms before calibration (what :mod:`accel_models.calibration`
+    fits against)."""
+    ideal = np.stack([compute, dram_b / A.dram_bw, gb_b / A.gb_bw, vec], axis=1)
+    terms = ideal
+    overhead = np.where(unfused, A.layer_overhead, 0.0)
     if A.calibrated.any():  # uncalibrated accelerators (the search's) skip the extra arithmetic
-        eff = A.efficiency[np.arange(len(L)), L.kind]
-        terms = ideal / np.stack([eff, A.dram_eff, A.gb_eff], axis=1)
-        util, cycles_extra = util * eff, A.overhead_cycles
-    return {"cycles": terms.max(axis=1) + cycles_extra, "compute_cycles": compute, "utilization": util,
-            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy, "ideal_cycles": ideal}
+        eff = A.efficiency[np.arange(len(L)) if len(A.efficiency) > 1 else 0, L.kind]
+        terms = ideal / np.stack([eff, A.dram_eff * np.ones_like(eff), A.gb_eff * np.ones_like(eff),
+                                  A.efficiency[:, -1] * np.ones_like(eff)], axis=1)
+        util, overhead = util * eff, overhead + np.where(unfused, A.overhead_cycles, 0.0)
+    busy = terms.max(axis=1)
+    if A.sequential.any():  # one datapath issues everything in turn: the terms add
+        busy = np.where(A.sequential, terms.sum(axis=1), busy)
+    return {"cycles": busy + overhead, "compute_cycles": compute, "utilization": util,
+            "bound": BOUNDS[np.argmax(terms, axis=1)], "dram_bytes": dram_b, "energy": energy, "ideal_cycles": ideal,
+            "vector_cycles": vec, "overhead_cycles": overhead, "resident_weights": resident, "unfused": unfused}
 
 
-def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
+def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     dims = L.dims
     n, kg, cg, g, p, q, r, s = (dims[:, i] for i in range(8))
     u, t = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
@@ -160,20 +200,37 @@ def _mac_costs(L: LayerArrays, A: AccelArrays) -> dict:
         | (ib + (wb + ob) / np.maximum(kg * g, 1) <= cap)
     tiled = np.minimum(wb + ib * np.ceil(wb / (cap / 2)), ib + wb * np.ceil((ib + ob) / (cap / 2))) + ob
     dram_b = np.where(compulsory, wb + ib + ob, tiled)
+    # on-chip residency: weights inside the weight cache, activations that fit in the global buffer
+    resident = out_res = in_res = np.zeros(len(compute), dtype=bool)
+    if A.weight_cache.any():
+        resident = (L.weight_cum * A.prec_b <= A.weight_cache) & (A.weight_cache > 0)
+    if A.act_on_chip.any():  # the network's input still arrives from DRAM
+        out_res = A.act_on_chip & ((ib + ob) <= cap)
+        in_res = out_res & ~L.first
+    if resident.any() or out_res.any():
+        dram_b = np.where(resident | out_res, np.where(resident, 0.0, wb) + np.where(in_res, 0.0, ib)
+                          + np.where(out_res, 0.0, ob), dram_b)
 
     util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
-    energy = {"mac": L.macs * A.e_mac, "vector": np.zeros_like(compute),
+    energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu,
               "rf": np.take_along_axis(rf_opts, pick, 1)[:, 0],
               "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
-              "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor), "dram": A.e_dram * dram_b}
-    return _finish(compute, dram_b, gb_b, L, A, util, energy)
+              "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
+              "dram": A.e_dram * dram_b}
+    return _finish(compute, dram_b, gb_b, vec, L, A, util, energy, np.ones(len(compute), dtype=bool), resident)
 
 
-def _vector_costs(L: LayerArrays, A: AccelArrays) -> dict:
-    """Elementwise, pooling, data movement: a vector unit of cols × lanes elements/cycle, tensors
-    streamed from DRAM through the global buffer."""
-    dram_b = (L.in_elems + L.out_elems) * A.prec_b
+def _vector_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray, fused: np.ndarray) -> dict:
+    """Element-wise, pooling, data movement on the vector unit; tensors streamed from DRAM through
+    the global buffer unless they stay on chip. A fused row costs nothing of its own (its vector
+    cycles and energy are its producer's)."""
+    tensor_b = (L.in_elems + L.out_elems) * A.prec_b
+    out_res = fused | (A.act_on_chip & (tensor_b <= A.gb_bytes))
+    in_res = out_res & (fused | ~L.first)
+    dram_b = np.where(in_res, 0.0, L.in_elems * A.prec_b) + np.where(out_res, 0.0, L.out_elems * A.prec_b)
     zero = np.zeros_like(dram_b)
-    energy = {"mac": zero, "vector": L.in_elems * A.e_alu, "rf": zero, "local_buffer": zero,
-              "global_buffer": A.e_gb * dram_b * (1 + A.write_factor) / 2, "dram": A.e_dram * dram_b}
-    return _finish(L.in_elems / (A.cols * A.lanes), dram_b, zero, L, A, zero, energy)
+    vec = np.where(fused, 0.0, vec)
+    energy = {"mac": zero, "vector": vec * A.vec_lanes * A.e_alu, "rf": zero, "local_buffer": zero,
+              "global_buffer": A.e_gb * np.where(fused, 0.0, tensor_b) * (1 + A.write_factor) / 2,
+              "dram": A.e_dram * dram_b}
+    return _finish(zero, dram_b, zero, vec, L, A, zero, energy, ~fused, zero.astype(bool))

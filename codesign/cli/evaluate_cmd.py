@@ -26,10 +26,23 @@ def run(args: argparse.Namespace) -> int:
     src = workload_source(args.network, batch=args.batch)
     accel = resolve_accel(args.hw)
     rep = evaluate(src.layers, accel, backend=args.backend)
+    from accel_models.report import LATENCY_TERMS
+
+    terms = any(l.terms_cycles for l in rep.layers)
+    term_heads = [f"{t.replace('global_buffer', 'buffer')} cyc" for t in LATENCY_TERMS] + ["weights"] if terms else []
     rows = [[l.name, l.op, l.macs, l.cycles, l.latency_ms * 1e3, l.energy_total_pj / 1e6, l.utilization, l.bound,
-             l.source] for l in rep.layers]
-    print(format_table(["layer", "op", "MACs", "cycles", "latency µs", "energy µJ", "util", "bound", "source"], rows,
-                       right=[False, False, True, True, True, True, True, False, False]))
+             *([l.terms_cycles.get(t, 0.0) for t in LATENCY_TERMS] + ["resident" if l.weights_resident else
+                                                                      ("streamed" if l.macs else "-")]
+               if terms else []), l.source] for l in rep.layers]
+    print(format_table(["layer", "op", "MACs", "cycles", "latency µs", "energy µJ", "util", "bound", *term_heads,
+                        "source"], rows,
+                       right=[False, False, True, True, True, True, True, False] + [True] * (len(term_heads) - 1)
+                       + [False] * (2 if terms else 1)))
+    if terms:
+        print("terms (cycles, before calibration): compute = MAC array, dram = DRAM/host-link transfers, buffer = "
+              "global-buffer transfers, vector = vector unit (activations, element-wise work fused into the layer), "
+              "overhead = fixed per-layer cost; a layer takes their maximum plus the overhead (their sum on a "
+              "sequential target); weights resident = held in the weight cache across inferences")
     parts = ", ".join(f"{k} {v / 1e9:.4g}" for k, v in rep.energy_by_component_pj.items() if v)
     print(f"total on {accel.key} ({rep.backend}): {rep.latency_ms:.4g} ms, {rep.energy_mj:.4g} mJ "
           f"({parts} mJ), {rep.area_mm2:.4g} mm²")
@@ -42,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
             "area_mm2": rep.area_mm2, "notes": rep.notes,
             "layers": [{"name": l.name, "op": l.op, "macs": l.macs, "cycles": l.cycles, "latency_ms": l.latency_ms,
                         "energy_pj": l.energy_total_pj, "energy_by_component_pj": l.energy_pj,
-                        "utilization": l.utilization, "bound": l.bound, "source": l.source} for l in rep.layers],
+                        "utilization": l.utilization, "bound": l.bound, "source": l.source,
+                        "terms_cycles": l.terms_cycles, "weights_resident": l.weights_resident, "fused": l.fused}
+                       for l in rep.layers],
         }))
     return 0
 

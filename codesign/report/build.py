@@ -64,6 +64,22 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
     return f"<table id=\"{table_id}\" class=\"t\"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _layer_terms_table(rep: Any, table_id: str) -> str:
+    """Per layer: bound, utilization, the named latency terms (cycles) and energy per level (µJ)."""
+    from accel_models.report import ENERGY_COMPONENTS, LATENCY_TERMS
+
+    rows = [{"layer": l.name, "op": l.op, "MACs": l.macs, "latency µs": round(l.latency_ms * 1e3, 3), "bound": l.bound,
+             "util": round(l.utilization, 3),
+             **{f"{t} cyc": round(l.terms_cycles.get(t, 0.0)) for t in LATENCY_TERMS},
+             "weights": "resident" if l.weights_resident else ("streamed" if l.macs else "-"),
+             **{f"{c} µJ": round(l.energy_pj.get(c, 0.0) * 1e-6, 4) for c in ENERGY_COMPONENTS}} for l in rep.layers]
+    cols = list(rows[0]) if rows else []
+    return ("<p>Latency terms in cycles (before calibration): compute = MAC array, dram = DRAM / host-link transfers, "
+            "global_buffer = buffer transfers, vector = vector unit (activations and fused element-wise work), "
+            "overhead = fixed per-layer cost; a layer takes their maximum plus the overhead (their sum on a sequential "
+            "target). Energy per memory level in µJ.</p>" + _table(rows, cols, table_id))
+
+
 def _network_table(arch: ArchConfig) -> str:
     return _table(block_rows(arch), ["stage", "block", "channels"], f"net{abs(hash(arch.to_string())) % 10**8}")
 
@@ -242,7 +258,9 @@ def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
                      f"{r['energy_mj']:.4g} mJ, {r['area_mm2']:.3g} mm²</summary>"
                      f"<p><code>{html.escape(r['candidate'])}</code></p><div class=\"grid\"><div>"
                      f"<h4>Network</h4>{_network_table(arch)}</div><div><h4>Accelerator</h4>"
-                     f"<pre>{html.escape(accel.to_yaml())}</pre></div></div>{_fig(fig, 'layers' + str(r['trial']))}</details>")
+                     f"<pre>{html.escape(accel.to_yaml())}</pre></div></div>{_fig(fig, 'layers' + str(r['trial']))}"
+                     f"<details><summary>per-layer terms</summary>{_layer_terms_table(rep, 'terms' + str(r['trial']))}"
+                     f"</details></details>")
     parts.append("<h2>Front points in detail</h2>" + "".join(drill))
     fid_html, fid = _fidelity(run, zigzag)
     parts.append("<h2>How far to trust the numbers</h2>" + fid_html)

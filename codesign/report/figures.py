@@ -82,7 +82,9 @@ def layer_costs(arch: ArchConfig, accel: AccelConfig) -> tuple[go.Figure, Any]:
     colors = ["#1f77b4" if c.bound == "compute" else "#ff7f0e" for c in rep.layers]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("latency (ms) — blue compute-bound, "
                                                                            "orange memory-bound", "energy (µJ)"))
-    hover = [f"{c.op} · {c.macs:,} MACs · util {c.utilization:.0%} · {c.bound}" for c in rep.layers]
+    hover = [f"{c.op} · {c.macs:,} MACs · util {c.utilization:.0%} · {c.bound}"
+             + "".join(f" · {t} {v:,.0f} cyc" for t, v in c.terms_cycles.items() if v)
+             + (" · weights resident" if c.weights_resident else "") for c in rep.layers]
     fig.add_trace(go.Bar(x=names, y=[c.latency_ms for c in rep.layers], marker_color=colors, hovertext=hover,
                          showlegend=False), row=1, col=1)
     fig.add_trace(go.Bar(x=names, y=[c.energy_total_pj * 1e-6 for c in rep.layers], marker_color="#2ca02c",
