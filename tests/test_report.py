@@ -24,6 +24,24 @@ def test_report_of_a_search_opens_offline_and_shows_the_front(smoke_run, capsys)
     assert "--pick knee" in page and ">knee" in page                # which point `codesign export` would take
     assert page.count('"name":"picks"') == 3                       # the knee is starred in every front plot
     assert len(out["pngs"]) == 4 and all((run / p.split("/")[-1]).stat().st_size > 5000 for p in out["pngs"])
+    # the drill-down names, per layer, the bounding term, utilization, each latency term and energy by level
+    assert "per-layer terms" in page and "vector cyc" in page and "dram µJ" in page and "util" in page
+
+
+def test_report_overlays_several_runs_fronts(smoke_run, tmp_path, capsys):
+    other = tmp_path / "again"
+    shutil.copytree(smoke_run, other)
+    assert main(["report", str(smoke_run), str(other), "--out", str(tmp_path / "cmp"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    page = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert out["runs"] == [str(smoke_run), str(other)]  # same run name twice: told apart by directory
+    assert page.count("Plotly.newPlot") == 4 and str(other) in page and "on the front" in page
+    assert not re.search(r"<script[^>]+src=", page)
+
+
+def test_several_runs_without_an_output_folder_is_a_clear_error(smoke_run, capsys):
+    assert main(["report", str(smoke_run), str(smoke_run)]) == 2
+    assert "--out" in capsys.readouterr().err
 
 
 def test_report_of_a_directory_that_is_not_a_run_is_a_clear_error(tmp_path, capsys):
