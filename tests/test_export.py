@@ -22,7 +22,7 @@ from codesign.search.objectives import Objective
 @pytest.fixture(scope="module")
 def exported(smoke_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "knee"
-    assert main(["export", str(smoke_run), "--pick", "knee", "--out", str(out), "--zigzag"]) == 0
+    assert main(["export", str(smoke_run), "--pick", "knee", "--out", str(out), "--zigzag", "--batch-sizes", "1,4"]) == 0
     return out
 
 
@@ -66,6 +66,20 @@ def test_exported_tvm_library_matches_onnxruntime_in_a_fresh_process(exported, t
     proc = subprocess.run([sys.executable, str(exported / "tvm" / "run_tvm.py")], capture_output=True, text=True,
                           env=env, timeout=300)
     assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1])["matches"] is True
+
+
+def test_a_tvm_library_is_built_for_each_batch_size_asked(exported):
+    card = json.loads((exported / "model_card.json").read_text())
+    assert card["tvm"]["batch_sizes"] == [1, 4] and (exported / "tvm" / "model_b4.so").is_file()
+    assert "tvm (untuned), batch 4" in card["measured_on_host"]
+    env = {**os.environ, "TVM_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(exported / "tvm" / "run_tvm.py"), "--batch", "4"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert proc.returncode == 0 and result["output_shape"] == [4, 10] and result["matches"] is True
+    proc = subprocess.run([sys.executable, str(exported / "tvm" / "run_tvm.py"), "--batch", "3"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode != 0 and "--batch-sizes" in proc.stderr  # says how to get that library
 
 
 def test_exported_weights_are_the_onnx_network(exported):

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="TVM_TARGET", help="build the TVM library for another board, e.g. "
                                                           "'llvm -mtriple=aarch64-linux-gnu -mattr=+neon'")
     p.add_argument("--cc", metavar="COMPILER", help="cross compiler linking it, e.g. aarch64-linux-gnu-g++")
+    p.add_argument("--batch-sizes", default="1", metavar="N[,N…]",
+                   help="batch sizes to compile TVM libraries for (default 1; the ONNX file takes any batch)")
     p.add_argument("--force", action="store_true", help="replace a previous export in --out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=export)
@@ -32,9 +34,14 @@ def export(args: argparse.Namespace) -> int:
 
     if args.tune < 0 or args.threads < 1:
         raise ValidationError(Problem("--tune/--threads", "expected --tune >= 0 and --threads >= 1"))
+    try:
+        batch_sizes = tuple(int(b) for b in str(args.batch_sizes).split(","))
+    except ValueError:
+        raise ValidationError(Problem("--batch-sizes", f"expected comma-separated integers such as 1,4, "
+                                                       f"got {args.batch_sizes!r}")) from None
     card = export_trial(args.run, pick=args.pick, out=args.out, tune=args.tune, weights=args.weights,
                         threads=args.threads, zigzag=args.zigzag, force=args.force, progress=True,
-                        target=args.target, cc=args.cc)
+                        target=args.target, cc=args.cc, batch_sizes=batch_sizes)
     w, m = card["weights"], card["measured_on_host"]
     print(f"exported trial {card['run']['trial']} ({card['run']['rule']}) to {card['out']} "
           f"in {card['timings_s']['total_s']:.1f} s")

@@ -7,7 +7,8 @@ an interrupted export leaves no half-written bundle behind and never touches the
     weights.pt                 {"arch", "state_dict"}; torch.load(..., weights_only=True)
     sample_input.npy           one real test image (normalised, 1×C×H×W float32)
     sample_output.npy          onnxruntime's logits for it
-    tvm/model.so, run_tvm.py   TVM library for this host's CPU (tuned with --tune) and its loader
+    tvm/model.so, run_tvm.py   TVM library for this host's CPU (tuned with --tune) and its loader;
+                               tvm/model_b<N>.so for each other batch size asked (--batch-sizes)
     accelerator/accelerator.yaml              codesign's accelerator YAML
     accelerator/zigzag/{accelerator,mapping,workload}.yaml, run_zigzag.py
     accelerator/timeloop/{arch,ERT,constraints,mapper}.yaml, layers/*.yaml
@@ -68,12 +69,33 @@ def _check_onnx(model: torch.nn.Module, sess, onnx_path: Path, images: torch.Ten
     return {"onnx_vs_torch_max_abs_diff": worst, "onnx_top1_agrees_on_images": len(images)}
 
 
+def _run_loader(root: Path, threads: int, batch: int) -> dict[str, Any]:
+    """Run the bundle's TVM loader in a fresh process on the sample input repeated ``batch`` times."""
+    env = {**os.environ, "TVM_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, str(root / "tvm" / "run_tvm.py"), "--time", "30"] + (["--batch", str(batch)] if batch > 1 else [])
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TVM_CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise CodesignError(f"the exported TVM library (batch {batch}) did not finish one run in "
+                            f"{TVM_CHECK_TIMEOUT_S:.0f} s") from None
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise CodesignError(f"the exported TVM library (batch {batch}) failed to load or run in a fresh process:\n{tail}")
+    result = json.loads(lines[-1])
+    if proc.returncode != 0 or not result.get("matches"):
+        raise CodesignError(f"the exported TVM library's output (batch {batch}) differs from onnxruntime's by "
+                            f"{result.get('max_abs_diff')} (tolerance 1e-3)")
+    return result
+
+
 def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model, target_spec: str | None = None,
-                 cc: str | None = None) -> dict[str, Any]:
-    """Compile ``model`` at batch 1 (tuning database shared by the run's exports; the ONNX file's
-    batch is symbolic, TVM's default schedules want static shapes) for this host, or for
-    ``target_spec`` linked by the cross compiler ``cc``; export the library, and — when it is for this
-    host — run its loader in a fresh process against sample_output.npy (and time it)."""
+                 cc: str | None = None, batch_sizes: tuple[int, ...] = (1,)) -> dict[str, Any]:
+    """Compile ``model`` once per batch size (static shapes: TVM's default schedules want them; the
+    ONNX file's batch is symbolic; the tuning database is shared by the run's exports) for this host,
+    or for ``target_spec`` linked by the cross compiler ``cc``; export the libraries (``model.so`` for
+    batch 1, ``model_b<N>.so`` otherwise), and — when they are for this host — run each in a fresh
+    process on the sample input against sample_output.npy (and time it)."""
     from latency_predictors.tvm_runtime import compile_model, export_library, is_host_target, parse_target
 
     target = parse_target(target_spec, threads)
@@ -81,37 +103,33 @@ def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model, targ
     if tune and not is_host_target(target):
         raise ValidationError(Problem("--tune", f"MetaSchedule tuning measures on this machine; tuning for "
                                                 f"`{target_spec}` is not supported (export with --tune 0)"))
-    ex = compile_model(export_onnx(model), threads=threads, tune_trials=tune, db_dir=db, target=target)
-    export_library(ex, files.inside(root, "tvm/model.so"), cc)
+    for batch in batch_sizes:
+        ex = compile_model(export_onnx(model, batch=batch), threads=threads, tune_trials=tune, db_dir=db,
+                           target=target)
+        export_library(ex, files.inside(root, "tvm/model.so" if batch == 1 else f"tvm/model_b{batch}.so"), cc)
     files.copy_template(root, "run_tvm.py", "tvm/run_tvm.py")
     if not is_host_target(target):
         return {"target": str(target_spec), "tune_trials": 0, "tuning_db": None, "max_abs_diff": None,
-                "median_ms": None, "cross_compiled": True}
-    env = {**os.environ, "TVM_NUM_THREADS": str(threads)}
-    try:
-        proc = subprocess.run([sys.executable, str(root / "tvm" / "run_tvm.py"), "--time", "30"], env=env,
-                              capture_output=True, text=True, timeout=TVM_CHECK_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise CodesignError(f"the exported TVM library did not finish one run in {TVM_CHECK_TIMEOUT_S:.0f} s") from None
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise CodesignError(f"the exported TVM library failed to load or run in a fresh process:\n{tail}")
-    result = json.loads(lines[-1])
-    if proc.returncode != 0 or not result.get("matches"):
-        raise CodesignError(f"the exported TVM library's output differs from onnxruntime's by "
-                            f"{result.get('max_abs_diff')} (tolerance 1e-3)")
+                "median_ms": None, "cross_compiled": True, "batch_sizes": list(batch_sizes)}
+    results = {batch: _run_loader(root, threads, batch) for batch in batch_sizes}
+    first = results[batch_sizes[0]]
     return {"target": str(target), "tune_trials": tune, "tuning_db": str(db) if tune else None,
-            "max_abs_diff": result["max_abs_diff"], "median_ms": result["median_ms"]}
+            "max_abs_diff": max(r["max_abs_diff"] for r in results.values()), "median_ms": first["median_ms"],
+            "batch_sizes": list(batch_sizes), "median_ms_by_batch": {b: r["median_ms"] for b, r in results.items()}}
 
 
 def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None = None, tune: int = 0,
                  weights: str = "auto", threads: int = 1, zigzag: bool = False, force: bool = False,
-                 progress: bool = False, target: str | None = None, cc: str | None = None) -> dict[str, Any]:
+                 progress: bool = False, target: str | None = None, cc: str | None = None,
+                 batch_sizes: tuple[int, ...] = (1,)) -> dict[str, Any]:
     """Export the trial ``pick`` names (see :mod:`codesign.export.pick`) of the run in ``run_dir``;
     returns the model card (also written as ``model_card.json``/``.md`` in the bundle). ``target`` and
     ``cc`` build the TVM library for another board (e.g. ``llvm -mtriple=aarch64-linux-gnu
-    -mattr=+neon`` with ``aarch64-linux-gnu-g++``); it is then not run here."""
+    -mattr=+neon`` with ``aarch64-linux-gnu-g++``); it is then not run here. ``batch_sizes``: one TVM
+    library per batch size (the ONNX file takes any batch)."""
+    batch_sizes = tuple(sorted(set(batch_sizes)))
+    if not batch_sizes or min(batch_sizes) < 1 or max(batch_sizes) > 1024:
+        raise ValidationError(Problem("--batch-sizes", f"expected batch sizes from 1 to 1024, got {list(batch_sizes)}"))
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -145,11 +163,13 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         ort_m = measure_ort(staging / "model.onnx", threads=threads)
         measured = {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
         t = lap("measure_ort_s", t)
-        tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc)
+        tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc, batch_sizes)
         if not tvm_info.get("cross_compiled"):
             checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
-            measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")] = {
-                "median_ms": tvm_info["median_ms"], "threads": threads, "where": "export host, fresh process"}
+            for batch, ms in tvm_info["median_ms_by_batch"].items():
+                measured["tvm" + (f" (tuned, {tune} trials)" if tune else " (untuned)")
+                         + (f", batch {batch}" if batch > 1 else "")] = {
+                    "median_ms": ms, "threads": threads, "where": "export host, fresh process"}
         t = lap("tvm_s", t)
         workload = arch_workload(cand.arch)
         files.write_accelerator_files(staging, cand.accel, workload, name=f"{cfg.name}-trial{row['trial']}")
@@ -173,7 +193,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
             "network": {"params": count_params(cand.arch), "macs": int(row.get("macs") or 0),
                         "blocks": block_rows(cand.arch)},
             "metrics": metrics, "weights": winfo, "checks": checks, "measured_on_host": measured,
-            "tvm": {k: tvm_info.get(k) for k in ("target", "tune_trials", "tuning_db", "cross_compiled")},
+            "tvm": {k: tvm_info.get(k) for k in ("target", "tune_trials", "tuning_db", "cross_compiled", "batch_sizes")},
             "host": f"{run.info['host']}, {os.cpu_count()} logical cores",
             "versions": versions(),
             "reproduce": [f"codesign search search_config.yaml --out {run_dir}    # the search (config in this bundle)",

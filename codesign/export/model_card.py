@@ -117,6 +117,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         "## How to use",
         "```bash\n"
         "python tvm/run_tvm.py --time 50          # TVM library: check against sample_output.npy, time it\n"
+        + "".join(f"python tvm/run_tvm.py --batch {b}         # the library compiled for batch {b}\n"
+                  for b in (card.get("tvm", {}).get("batch_sizes") or [1]) if b > 1) +
         "python accelerator/zigzag/run_zigzag.py  # the accelerator with zigzag-dse\n"
         "```\n"
         "```python\n"
