@@ -51,7 +51,7 @@ def evaluate_batch(workloads: list[LayerArrays | list[Layer]], accels: list[Acce
         row_layer = np.concatenate([np.arange(starts[w], starts[w] + lengths[w]) for w in part[:, 0]])
         row_pair = np.repeat(np.arange(len(part)), lengths[part[:, 0]])
         A = acc.take(part[row_pair, 1])
-        costs = layer_costs(flat.take(row_layer), A)
+        costs = layer_costs(flat.take(row_layer), A, detail=False)
         latency_ms[lo:lo + chunk] = np.bincount(row_pair, costs["cycles"] / (A.clock_mhz * 1e3), minlength=len(part))
         energy_pj[lo:lo + chunk] = np.bincount(row_pair, sum(costs["energy"].values()), minlength=len(part))
     return BatchResult(latency_ms, energy_pj * 1e-9, acc.area_mm2[pairs[:, 1]])

@@ -90,9 +90,10 @@ def _rows(A: AccelArrays, idx: np.ndarray) -> AccelArrays:
     return A.take(idx)
 
 
-def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
+def layer_costs(L: LayerArrays, A: AccelArrays, detail: bool = True) -> dict:
     """Cycles, energy per component (pJ), utilization and bound for row-aligned layers/accelerators.
-    Rows of one workload must be contiguous and in order (fusion pairs a layer with the row before)."""
+    Rows of one workload must be contiguous and in order (fusion pairs a layer with the row before).
+    ``detail=False`` assembles only cycles and energy (the batched totals need nothing else)."""
     # vector-unit cycles of every row; fused element-wise rows hand theirs to their producer (the row before)
     if len(A.vec_cycles) == 1:  # one vector unit for the whole batch: a table lookup
         per_elem = (OP_COUNTS @ A.vec_cycles[0])[L.vec_code]
@@ -107,15 +108,18 @@ def layer_costs(L: LayerArrays, A: AccelArrays) -> dict:
     parts = [(mac_rows, _mac_costs(L.take(mac_rows), _rows(A, mac_rows), vec[mac_rows])),
              (vec_rows, _vector_costs(L.take(vec_rows), _rows(A, vec_rows), vec[vec_rows], fused[vec_rows]))]
     m = len(L)
-    out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}}
-    for key in ("cycles", "compute_cycles", "utilization", "dram_bytes", "vector_cycles", "overhead_cycles"):
-        out[key] = np.zeros(m)
-    out["resident_weights"] = np.zeros(m, dtype=bool)
-    out["unfused"] = np.zeros(m, dtype=bool)
-    out["ideal_cycles"] = np.zeros((m, 4))
-    out["bound"] = np.empty(m, dtype=BOUNDS.dtype)
+    out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}, "cycles": np.zeros(m)}
+    if detail:
+        for key in ("compute_cycles", "utilization", "dram_bytes", "vector_cycles", "overhead_cycles"):
+            out[key] = np.zeros(m)
+        out["resident_weights"] = np.zeros(m, dtype=bool)
+        out["unfused"] = np.zeros(m, dtype=bool)
+        out["ideal_cycles"] = np.zeros((m, 4))
+        out["bound"] = np.empty(m, dtype=BOUNDS.dtype)
     for rows, costs in parts:
         for key, value in costs.items():
+            if key not in out:
+                continue
             if key == "energy":
                 for c, e in value.items():
                     out["energy"][c][rows] = e
