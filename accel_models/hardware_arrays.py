@@ -201,8 +201,7 @@ def _op_sequence(layer: Layer) -> tuple[str, ...]:
 
 
 #: the distinct op sequences as rows of counts per ``VECTOR_OPS`` (row 0: no vector work)
-_SEQUENCES: list[tuple[str, ...]] = [(), ("pool",), ("move",), *dict.fromkeys(FN_OPS.values())]
-_SEQUENCES = list(dict.fromkeys(_SEQUENCES))
+_SEQUENCES: list[tuple[str, ...]] = list(dict.fromkeys([(), ("pool",), ("move",), *FN_OPS.values()]))
 OP_COUNTS = np.array([[seq.count(op) for op in VECTOR_OPS] for seq in _SEQUENCES], dtype=float)
 _SEQUENCE_CODE = {seq: i for i, seq in enumerate(_SEQUENCES)}
 

@@ -23,8 +23,8 @@ import numpy as np
 from codesign.accel import AccelConfig
 from codesign.checks import Checker
 from codesign.errors import DecodeError, Problem, ValidationError
-from codesign.hw_files import hw_configs_dir
-from codesign.layer import Layer
+from codesign.hw_files import hw_configs_dir, targets_dir
+from codesign.layer import Layer, workload_totals
 from codesign.nets import imagenet
 from codesign.yaml_io import load_yaml, shipped_or_file
 
@@ -33,10 +33,6 @@ TARGET_FIELDS = ("vector_unit", "layer_overhead_cycles", "weight_cache_bytes", "
                  "activations_on_chip")
 PROXIES = ("macs", "params", "roofline")
 _SET_FIELDS = ("name", "target", "kind", "source", "metric", "measurements")
-
-
-def targets_dir() -> Path:
-    return hw_configs_dir() / "targets"
 
 
 def validation_dir() -> Path:
@@ -116,8 +112,9 @@ def shipped_sets() -> list[str]:
 
 def proxy_latency(workloads: list[list[Layer]], target: AccelConfig) -> dict[str, np.ndarray]:
     """The naive proxies per network: MACs, parameters, and the two-term roofline (ms)."""
-    macs = np.array([sum(l.macs for l in w) for w in workloads], dtype=float)
-    params = np.array([sum(l.params for l in w) for w in workloads], dtype=float)
+    totals = [workload_totals(w) for w in workloads]
+    macs = np.array([t["macs"] for t in totals], dtype=float)
+    params = np.array([t["params"] for t in totals], dtype=float)
     weight_bytes = np.array([sum(l.weight_elems for l in w) for w in workloads], dtype=float) * target.precision_bits / 8
     on_chip = target.weight_cache_bytes or target.global_buffer_bytes
     link_bytes_per_ms = target.dram_bw_bytes_per_cycle * target.clock_mhz * 1e3

@@ -17,9 +17,13 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in hw_configs_dir().glob("*.yaml"))
 
 
+def targets_dir() -> Path:
+    """Real-device target templates, written from public specifications."""
+    return hw_configs_dir() / "targets"
+
+
 def target_names() -> list[str]:
-    """Real-device target templates (``hw_configs/targets``: written from public specifications)."""
-    return sorted(p.stem for p in (hw_configs_dir() / "targets").glob("*.yaml"))
+    return sorted(p.stem for p in targets_dir().glob("*.yaml"))
 
 
 def resolve_accel(name_or_path: str | Path) -> AccelConfig:
@@ -32,7 +36,7 @@ def resolve_accel(name_or_path: str | Path) -> AccelConfig:
     if text in template_names():
         return AccelConfig.from_yaml(hw_configs_dir() / f"{text}.yaml")
     if text in target_names():
-        return AccelConfig.from_yaml(hw_configs_dir() / "targets" / f"{text}.yaml")
+        return AccelConfig.from_yaml(targets_dir() / f"{text}.yaml")
     if text.startswith("pe"):
         return AccelConfig.from_string(text)
     raise ValidationError(Problem(text, f"not a hardware template, YAML file or accelerator string "

@@ -72,11 +72,12 @@ class LayerBuilder:
         self.layers.append(Layer("elementwise", fn, self.n, self.ch, self.ch, self.h, self.w,
                                  operands=operands, name=name))
 
-    def squeeze_excite(self, name: str, squeeze: int) -> None:
+    def squeeze_excite(self, name: str, squeeze: int, gate: str = "sigmoid") -> None:
+        """Global pool, 1×1 to ``squeeze`` channels (ReLU), 1×1 back with the ``gate`` function, scale."""
         ch, h, w = self.ch, self.h, self.w
         self.layers.append(Layer("pool", "gavg", self.n, ch, ch, 1, 1, h, w, name=f"{name}.pool"))
         self.layers.append(Layer("pointwise", "relu", self.n, squeeze, ch, 1, 1, bias=1, name=f"{name}.reduce"))
-        self.layers.append(Layer("pointwise", "sigmoid", self.n, ch, squeeze, 1, 1, bias=1, name=f"{name}.expand"))
+        self.layers.append(Layer("pointwise", gate, self.n, ch, squeeze, 1, 1, bias=1, name=f"{name}.expand"))
         self.elementwise(f"{name}.scale", "mul")
 
     def block(self, name: str, b: BlockConfig) -> None:

@@ -86,10 +86,6 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
     return u, rem
 
 
-def _rows(A: AccelArrays, idx: np.ndarray) -> AccelArrays:
-    return A.take(idx)
-
-
 def layer_costs(L: LayerArrays, A: AccelArrays, detail: bool = True) -> dict:
     """Cycles, energy per component (pJ), utilization and bound for row-aligned layers/accelerators.
     Rows of one workload must be contiguous and in order (fusion pairs a layer with the row before).
@@ -105,8 +101,8 @@ def layer_costs(L: LayerArrays, A: AccelArrays, detail: bool = True) -> dict:
         vec = vec + np.append(np.where(fused, vec, 0.0)[1:], 0.0)
     mac_rows = np.flatnonzero(L.is_mac)
     vec_rows = np.flatnonzero(~L.is_mac)
-    parts = [(mac_rows, _mac_costs(L.take(mac_rows), _rows(A, mac_rows), vec[mac_rows])),
-             (vec_rows, _vector_costs(L.take(vec_rows), _rows(A, vec_rows), vec[vec_rows], fused[vec_rows]))]
+    parts = [(mac_rows, _mac_costs(L.take(mac_rows), A.take(mac_rows), vec[mac_rows])),
+             (vec_rows, _vector_costs(L.take(vec_rows), A.take(vec_rows), vec[vec_rows], fused[vec_rows]))]
     m = len(L)
     out: dict = {"energy": {c: np.zeros(m) for c in ENERGY_COMPONENTS}, "cycles": np.zeros(m)}
     if detail:

@@ -132,11 +132,7 @@ def _inverted_residual(net: _Net, name: str, mid: int, out: int, kernel: int, st
         net.conv(f"{name}.expand", mid, 1, 1, 1, fn)
     net.conv(f"{name}.dw", mid, kernel, stride, mid, fn)
     if se:
-        ch, h, w = net.state()
-        net.layers.append(Layer("pool", "gavg", net.n, ch, ch, 1, 1, h, w, name=f"{name}.se.pool"))
-        net.layers.append(Layer("pointwise", "relu", net.n, se, ch, 1, 1, bias=1, name=f"{name}.se.reduce"))
-        net.layers.append(Layer("pointwise", gate, net.n, ch, se, 1, 1, bias=1, name=f"{name}.se.expand"))
-        net.elementwise(f"{name}.se.scale", "mul")
+        net.squeeze_excite(f"{name}.se", se, gate)
     net.conv(f"{name}.project", out, 1, 1, 1, "none")
     if stride == 1 and block_in == out:
         net.elementwise(f"{name}.residual", "add")
