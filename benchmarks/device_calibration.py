@@ -57,9 +57,9 @@ def measure_host(n: int, seed: int, cache: str | None) -> tuple[np.ndarray, np.n
     import json
 
     from codesign.json_io import write_json_atomic
-    from codesign.onnx_export import export_onnx
+    from codesign.workload.onnx_export import export_onnx
     from codesign.spaces import ArchSpace
-    from codesign.workload import arch_workload
+    from codesign.workload.from_arch import arch_workload
     from latency_predictors.ort_runtime import measure_ort
 
     space, rng = ArchSpace.default(), np.random.default_rng(seed)
@@ -82,7 +82,7 @@ def host_repeat_agreement(n: int, seed: int, cache: str | None) -> float | None:
 
     if not cache or n <= 0:
         return None
-    from codesign.onnx_export import export_onnx
+    from codesign.workload.onnx_export import export_onnx
     from codesign.spaces import ArchSpace
     from latency_predictors.ort_runtime import measure_ort
 
@@ -106,7 +106,7 @@ def template_calibration(n_calib: int, n_held_out: int, seed: int) -> dict:
     from accel_models.registry import evaluate
     from codesign.hw_files import resolve_accel
     from codesign.spaces import ArchSpace
-    from codesign.workload import arch_workload
+    from codesign.workload.from_arch import arch_workload
 
     template = resolve_accel("eyeriss_like")
     space, rng = ArchSpace.resolve("ibn_32_compact"), np.random.default_rng(seed)

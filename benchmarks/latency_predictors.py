@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_io import publish  # noqa: E402
 from codesign import arch_workload  # noqa: E402
-from codesign.onnx_export import export_onnx  # noqa: E402
+from codesign.workload.onnx_export import export_onnx  # noqa: E402
 from codesign.spaces import ArchSpace  # noqa: E402
 from latency_predictors.block_lut_predictor import BlockLutPredictor  # noqa: E402
 from latency_predictors.learned_predictor import LearnedPredictor  # noqa: E402

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_io import publish  # noqa: E402
 from codesign.search.config import SearchConfig  # noqa: E402
 from codesign.search.loop import run_search  # noqa: E402
-from codesign.search.pareto import hypervolume_history  # noqa: E402
+from codesign.pareto import hypervolume_history  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "compact_supernet_samples.json"
 SEARCHERS = {

@@ -45,12 +45,12 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_io import publish  # noqa: E402
-from codesign.accuracy_predictor import AccuracyPredictor  # noqa: E402
-from codesign.datasets import Split, load_dataset  # noqa: E402
+from codesign.accuracy.predictor import AccuracyPredictor  # noqa: E402
+from codesign.accuracy.datasets import Split, load_dataset  # noqa: E402
 from codesign.spaces.arch_space import ArchSpace  # noqa: E402
-from codesign.supernet import Supernet, recalibrate_batch_norm  # noqa: E402
-from codesign.supernet_training import SupernetTrainConfig, train_supernet  # noqa: E402
-from codesign.training import TrainConfig, accuracy, train  # noqa: E402
+from codesign.accuracy.supernet import Supernet, recalibrate_batch_norm  # noqa: E402
+from codesign.accuracy.supernet_training import SupernetTrainConfig, train_supernet  # noqa: E402
+from codesign.accuracy.training import TrainConfig, accuracy, train  # noqa: E402
 
 
 def step_seconds(model, x, y, reps: int = 5) -> float:

@@ -1,7 +1,7 @@
 """codesign: joint search of MBConv/IBN networks and the accelerators that run them.
 
 The data types import without torch; the model builder, ONNX export and workload extraction are
-imported from their modules (``codesign.model_builder``, ``codesign.onnx_export``, …).
+imported from their modules (``codesign.workload.model_builder``, ``codesign.workload.onnx_export``, …).
 """
 from .accel import AccelConfig
 from .arch import ArchConfig, BlockConfig, HeadConfig, StemConfig
@@ -9,7 +9,7 @@ from .candidate import Candidate
 from .errors import CodesignError, DecodeError, Problem, UnsupportedOpError, ValidationError
 from .layer import Layer
 from .metrics import Metrics
-from .workload import arch_workload
+from .workload.from_arch import arch_workload
 
 __version__ = "0.1.0"
 __all__ = [

@@ -35,7 +35,7 @@ import numpy as np
 from codesign.arch import ArchConfig
 from codesign.errors import Problem, ValidationError
 from codesign.json_io import read_json, write_json_atomic
-from codesign.workload import arch_workload
+from codesign.workload.from_arch import arch_workload
 
 from .block_units import network_units
 from .environment import environment

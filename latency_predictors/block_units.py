@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from codesign.arch import ArchConfig
-from codesign.model_builder import ConvBNAct, InvertedBottleneck
+from codesign.workload.model_builder import ConvBNAct, InvertedBottleneck
 
 
 class _Head(nn.Module):
@@ -32,7 +32,7 @@ class Unit:
     input_shape: tuple[int, int, int, int]   # N, C, H, W (batch 1)
 
     def onnx(self) -> onnx.ModelProto:
-        from codesign.onnx_export import export_onnx
+        from codesign.workload.onnx_export import export_onnx
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)

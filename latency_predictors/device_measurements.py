@@ -163,7 +163,7 @@ def read_measurements(path: str | Path) -> MeasurementFile:
 def network_layers(network: str, batch: int = 1) -> list[Layer]:
     """The workload of an architecture string of any supported family, or of an ONNX file."""
     if network.endswith(".onnx"):
-        from codesign.onnx_workload import workload_from_onnx
+        from codesign.workload.onnx_graph import workload_from_onnx
         return workload_from_onnx(network, batch=batch)
     from codesign.nets import network_workload
     return network_workload(network, batch)

@@ -57,7 +57,7 @@ def onnx_files(folder: str | Path) -> list[str]:
 def export_network(network: str, path: Path, batch: int) -> None:
     """Write ``network`` (an architecture string of any family) as ONNX."""
     from codesign.nets import family_of, network_module
-    from codesign.onnx_export import export_onnx
+    from codesign.workload.onnx_export import export_onnx
 
     if family_of(network) == "ibn":
         from codesign.arch import ArchConfig

@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 
-from codesign.search.pareto import nondomination_rank
+from codesign.pareto import nondomination_rank
 from codesign.spaces.choice import mutate_values
 
 from .base import Feedback, Searcher, Values

@@ -222,7 +222,7 @@ def onnx_seed() -> bytes:
     global _ONNX_SEED
     if _ONNX_SEED is None:
         from codesign.arch import ArchConfig
-        from codesign.onnx_export import export_onnx
+        from codesign.workload.onnx_export import export_onnx
 
         _ONNX_SEED = export_onnx(ArchConfig.from_string(ARCH)).SerializeToString()
     return _ONNX_SEED
@@ -314,7 +314,7 @@ def _loaders() -> dict[str, Callable[[Case], Any]]:
     from codesign.accel import AccelConfig
     from codesign.arch import ArchConfig
     from codesign.candidate import Candidate
-    from codesign.onnx_workload import workload_from_onnx
+    from codesign.workload.onnx_graph import workload_from_onnx
     from codesign.spaces.arch_space import ArchSpace
     from codesign.spaces.hw_space import HwSpace
     from latency_predictors.ort_runtime import measure_ort

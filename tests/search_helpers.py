@@ -9,7 +9,7 @@ import numpy as np
 from codesign.layer import workload_totals
 from codesign.search.config import SearchConfig
 from codesign.spaces.arch_space import ArchSpace
-from codesign.workload import arch_workload
+from codesign.workload.from_arch import arch_workload
 
 
 def write_samples(path: Path, n: int = 40, seed: int = 0) -> Path:

@@ -11,7 +11,7 @@ from codesign.cli.main import main
 from codesign.errors import DecodeError, ValidationError
 from codesign.hw_files import resolve_accel
 from codesign.spaces import ArchSpace
-from codesign.workload import arch_workload
+from codesign.workload.from_arch import arch_workload
 
 # the "real chip": the template with efficiencies the designer does not know
 HIDDEN = Calibration(efficiency_conv=0.7, efficiency_depthwise=0.25, efficiency_pointwise=0.8, efficiency_vector=0.5,

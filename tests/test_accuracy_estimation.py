@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from codesign import ArchConfig, ValidationError
-from codesign.datasets import load_dataset
+from codesign.accuracy.datasets import load_dataset
 from codesign.spaces import ArchSpace
-from codesign.supernet import Supernet, recalibrate_batch_norm
-from codesign.supernet_training import (SupernetTrainConfig, sample_training_subnet, subnet_accuracy,
+from codesign.accuracy.supernet import Supernet, recalibrate_batch_norm
+from codesign.accuracy.supernet_training import (SupernetTrainConfig, sample_training_subnet, subnet_accuracy,
                                         train_supernet)
-from codesign.training import TrainConfig, accuracy, train
+from codesign.accuracy.training import TrainConfig, accuracy, train
 
 TINY_SPACE = ArchSpace.from_dict({
     "name": "tiny", "resolution": 16, "in_channels": 3, "num_classes": 4,
@@ -113,7 +113,7 @@ def test_training_runs_on_the_thread_budget_it_is_given_and_restores_torchs(synt
     train(arch, synthetic, TrainConfig(epochs=1, batch_size=32, threads=1),
           on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
     assert during == [1] and torch.get_num_threads() == before
-    from codesign.training import available_cores
+    from codesign.accuracy.training import available_cores
     train(arch, synthetic, TrainConfig(epochs=1, batch_size=32),
           on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
     assert during[-1] == available_cores()                   # default: the cores this process may use

@@ -46,7 +46,7 @@ def test_hw_show_validates_and_prints(capsys, tmp_path):
 
 
 def test_workload_table_for_a_string_and_an_onnx_file(tmp_path, capsys):
-    from codesign.onnx_export import export_onnx
+    from codesign.workload.onnx_export import export_onnx
 
     arch = "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2_se0.25:head_c128"
     assert main(["workload", arch, "--json"]) == 0

@@ -26,8 +26,8 @@ def synthetic_device_ms(layers) -> float:
 
 @pytest.mark.parametrize("arch", [NB201, FBNET])
 def test_family_workloads_match_the_exported_onnx_graph(arch):
-    from codesign.onnx_export import export_onnx
-    from codesign.onnx_workload import workload_from_onnx
+    from codesign.workload.onnx_export import export_onnx
+    from codesign.workload.onnx_graph import workload_from_onnx
 
     direct = network_workload(arch)
     onnx_layers = workload_from_onnx(export_onnx(network_module(arch), input_shape=(1, 3, 32, 32)))

@@ -97,7 +97,7 @@ def test_exported_zigzag_files_reproduce_codesigns_zigzag_numbers(exported):
     got = json.loads(proc.stdout.splitlines()[-1])
     from accel_models.zigzag_backend import evaluate_zigzag
     from codesign.candidate import Candidate
-    from codesign.workload import arch_workload
+    from codesign.workload.from_arch import arch_workload
 
     card = json.loads((exported / "model_card.json").read_text())
     cand = Candidate.from_string(card["candidate"])
@@ -169,7 +169,7 @@ def test_the_tvm_library_can_be_built_for_a_raspberry_pi(tmp_path):
 
     from codesign import ArchConfig
     from codesign.export.bundle import _tvm_library
-    from codesign.model_builder import build_model
+    from codesign.workload.model_builder import build_model
 
     if shutil.which("aarch64-linux-gnu-g++") is None:
         pytest.skip("the aarch64 cross compiler is not installed (Debian: apt-get install g++-aarch64-linux-gnu)")

@@ -2,7 +2,7 @@
 import pytest
 
 from codesign import ArchConfig, ValidationError
-from codesign.onnx_export import export_onnx
+from codesign.workload.onnx_export import export_onnx
 from latency_predictors.ort_runtime import measure_ort
 from latency_predictors.timing import summarize, time_callable
 

@@ -76,7 +76,7 @@ def test_predictor_files_are_validated(tmp_path):
 def test_block_units_chain_into_the_network_and_each_runs_alone():
     import torch
 
-    from codesign.model_builder import build_model
+    from codesign.workload.model_builder import build_model
     from latency_predictors.block_units import network_units
 
     units = network_units(NET)

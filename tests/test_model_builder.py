@@ -4,7 +4,7 @@ from torch import nn
 
 from codesign import ArchConfig, arch_workload
 from codesign.layer import workload_totals
-from codesign.model_builder import build_model, count_params
+from codesign.workload.model_builder import build_model, count_params
 from codesign.spaces import ArchSpace
 
 

@@ -5,9 +5,9 @@ import torch
 from onnx import TensorProto, helper
 
 from codesign import ArchConfig, UnsupportedOpError, ValidationError, arch_workload
-from codesign.model_builder import build_model
-from codesign.onnx_export import export_onnx, onnx_max_abs_diff
-from codesign.onnx_workload import workload_from_onnx
+from codesign.workload.model_builder import build_model
+from codesign.workload.onnx_export import export_onnx, onnx_max_abs_diff
+from codesign.workload.onnx_graph import workload_from_onnx
 from codesign.spaces import ArchSpace
 
 

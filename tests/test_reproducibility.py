@@ -2,7 +2,7 @@
 import torch
 
 from codesign.spaces import ArchSpace
-from codesign.supernet import Supernet
+from codesign.accuracy.supernet import Supernet
 from kill_resume import run_with_kills, uninterrupted
 
 

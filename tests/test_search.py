@@ -8,7 +8,7 @@ from codesign.cli.main import main
 from codesign.errors import ValidationError
 from codesign.search.config import SearchConfig
 from codesign.search.loop import run_search
-from codesign.search.pareto import hypervolume, hypervolume_history, pareto_mask
+from codesign.pareto import hypervolume, hypervolume_history, pareto_mask
 from codesign.search.rewards import Reward
 from codesign.search.store import TrialStore, redact_url
 from codesign.search.summary import write_summary

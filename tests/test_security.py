@@ -12,7 +12,7 @@ from codesign.accel import AccelConfig
 from codesign.cli.main import main
 from codesign.errors import ValidationError
 from codesign.export import load_exported_model
-from codesign.supernet import Supernet
+from codesign.accuracy.supernet import Supernet
 from codesign.yaml_io import loads_yaml
 
 ROOT = Path(__file__).resolve().parent.parent

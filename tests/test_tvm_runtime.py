@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from codesign import ArchConfig, UnsupportedOpError
-from codesign.onnx_export import export_onnx
+from codesign.workload.onnx_export import export_onnx
 from latency_predictors.ort_runtime import ort_session
 from codesign.errors import ValidationError
 from latency_predictors.tvm_runtime import (TvmError, compile_model, export_library, host_target, measure_tvm,

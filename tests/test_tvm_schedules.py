@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from codesign import ArchConfig
-from codesign.model_builder import build_model
-from codesign.onnx_export import export_onnx
+from codesign.workload.model_builder import build_model
+from codesign.workload.onnx_export import export_onnx
 from latency_predictors.ort_runtime import ort_session
 from latency_predictors.tvm_runtime import compile_model, host_target, import_onnx, schedule_model
 from latency_predictors.tvm_schedules import crop_padding_only_taps, unscheduled_kernels

@@ -6,7 +6,7 @@ import argparse
 import numpy as np
 
 from ..layer import workload_totals
-from ..workload import arch_workload
+from ..workload.from_arch import arch_workload
 from .space_cmd import load_spaces
 
 

@@ -5,7 +5,7 @@ import argparse
 import json
 
 from ..hw_files import resolve_accel
-from ..workload_source import workload_source
+from ..workload.source import workload_source
 from .table import format_table
 
 

@@ -44,12 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _onnx_of(spec: str):
     """The ONNX model to time: the named file, or the export of an architecture string."""
     from ..arch import ArchConfig
-    from ..workload_source import resolve_network
+    from ..workload.source import resolve_network
 
     network = resolve_network(spec)
     if not isinstance(network, ArchConfig):
         return network
-    from ..onnx_export import export_onnx
+    from ..workload.onnx_export import export_onnx
 
     return export_onnx(network)
 
@@ -87,7 +87,7 @@ def sample_networks(n: int, seed: int):
 def measure_networks(archs, threads: int) -> list[float]:
     from latency_predictors.ort_runtime import measure_ort
 
-    from ..onnx_export import export_onnx
+    from ..workload.onnx_export import export_onnx
 
     return [measure_ort(export_onnx(a), threads=threads).median_ms for a in archs]
 
@@ -99,7 +99,7 @@ def build(args: argparse.Namespace) -> int:
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
-    from ..workload import arch_workload
+    from ..workload.from_arch import arch_workload
 
     archs = sample_networks(args.networks, args.seed)
     measured = measure_networks(tqdm(archs, desc="networks", leave=False), args.threads)
@@ -131,7 +131,7 @@ def evaluate_predictors(args: argparse.Namespace) -> int:
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
-    from ..workload import arch_workload
+    from ..workload.from_arch import arch_workload
 
     lut = LutPredictor.load(Path(args.dir) / "lut.json")
     learned = LearnedPredictor.load(Path(args.dir) / "learned.json")

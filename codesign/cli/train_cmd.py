@@ -51,14 +51,14 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load_data(args: argparse.Namespace, resolution: int, channels: int):
-    from ..datasets import load_dataset
+    from ..accuracy.datasets import load_dataset
 
     return load_dataset(args.data, resolution=resolution, channels=channels, seed=args.data_seed, path=args.data_path)
 
 
 def train_standalone(args: argparse.Namespace) -> int:
     from ..arch import ArchConfig
-    from ..training import TrainConfig, accuracy, train
+    from ..accuracy.training import TrainConfig, accuracy, train
 
     arch = ArchConfig.from_string(args.arch)
     data = _load_data(args, arch.resolution, arch.in_channels)
@@ -74,10 +74,10 @@ def train_standalone(args: argparse.Namespace) -> int:
 
 
 def train_supernet_cmd(args: argparse.Namespace) -> int:
-    from ..datasets import load_dataset
+    from ..accuracy.datasets import load_dataset
     from ..spaces.arch_space import ArchSpace
-    from ..supernet import Supernet
-    from ..supernet_training import SupernetTrainConfig, train_supernet
+    from ..accuracy.supernet import Supernet
+    from ..accuracy.supernet_training import SupernetTrainConfig, train_supernet
 
     data_cfg = load_yaml(args.config)
     chk = Checker(args.config)
@@ -99,8 +99,8 @@ def train_supernet_cmd(args: argparse.Namespace) -> int:
 
 def eval_supernet_cmd(args: argparse.Namespace) -> int:
     from ..arch import ArchConfig
-    from ..supernet import Supernet
-    from ..supernet_training import subnet_accuracy
+    from ..accuracy.supernet import Supernet
+    from ..accuracy.supernet_training import subnet_accuracy
 
     net = Supernet.load(args.checkpoint)
     arch = ArchConfig.from_string(args.arch)

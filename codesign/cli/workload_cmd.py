@@ -5,7 +5,7 @@ import argparse
 import json
 
 from ..layer import workload_totals
-from ..workload_source import workload_source
+from ..workload.source import workload_source
 from .table import format_table
 
 

@@ -34,11 +34,11 @@ from ..arch import block_rows
 from ..candidate import Candidate
 from ..errors import CodesignError, Problem, ValidationError
 from ..json_io import write_json_atomic
-from ..model_builder import count_params
-from ..onnx_export import export_onnx
+from ..workload.model_builder import count_params
+from ..workload.onnx_export import export_onnx
 from ..report.run_data import RunData, load_run, versions
 from ..spaces.arch_space import ArchSpace
-from ..workload import arch_workload
+from ..workload.from_arch import arch_workload
 from . import files
 from .model_card import CARD_FORMAT, UNITS, card_markdown, search_metrics
 from .pick import pick_row

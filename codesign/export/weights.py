@@ -12,11 +12,11 @@ import torch
 
 from ..arch import ArchConfig
 from ..errors import Problem, ValidationError
-from ..model_builder import IBNNet, build_model
-from ..search.accuracy_sources import load_search_data, load_supernet, supernet_path
+from ..workload.model_builder import IBNNet, build_model
+from ..accuracy.sources import load_search_data, load_supernet, supernet_path
 from ..search.config import SearchConfig
 from ..spaces.arch_space import ArchSpace
-from ..training import accuracy
+from ..accuracy.training import accuracy
 from .files import sha256_of
 
 WEIGHT_SOURCES = ("auto", "supernet", "standalone")
@@ -42,13 +42,13 @@ def trained_network(cfg: SearchConfig, space: ArchSpace, run_dir: Path, arch: Ar
         if not ckpt.is_file():
             raise ValidationError(Problem("--weights", f"`supernet` needs the run's supernet checkpoint, "
                                                        f"{ckpt} does not exist; use --weights standalone"))
-        from ..supernet_training import inherited_subnet
+        from ..accuracy.supernet_training import inherited_subnet
 
         model = inherited_subnet(load_supernet(ckpt, space), arch, data, calib_images=cfg.accuracy.calib_images)
         info: dict[str, Any] = {"source": "supernet-inherited", "checkpoint": str(ckpt),
                                 "checkpoint_sha256": sha256_of(ckpt), "calib_images": cfg.accuracy.calib_images}
     else:
-        from ..training import train
+        from ..accuracy.training import train
 
         model, res = train(arch, data, cfg.accuracy.train, progress=progress)
         model.eval()

@@ -39,7 +39,7 @@ def network_workload(arch: str, batch: int = 1):
     family = family_of(arch)
     if family == "ibn":
         from ..arch import ArchConfig
-        from ..workload import arch_workload
+        from ..workload.from_arch import arch_workload
         return arch_workload(ArchConfig.from_string(arch), batch)
     return FAMILIES[family].workload(arch, batch)
 
@@ -49,7 +49,7 @@ def network_module(arch: str):
     family = family_of(arch)
     if family == "ibn":
         from ..arch import ArchConfig
-        from ..model_builder import build_model
+        from ..workload.model_builder import build_model
         return build_model(ArchConfig.from_string(arch)).eval()
     if family == "imagenet":
         raise DecodeError(Problem("architecture string", f"`{arch}`: published ImageNet networks have workloads "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import DecodeError, Problem
 from ..layer import Layer
-from ..workload import LayerBuilder
+from ..workload.from_arch import LayerBuilder
 
 BLOCKS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 STAGE_DEPTHS = (1, 4, 4, 4, 4, 4, 1)

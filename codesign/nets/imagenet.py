@@ -24,7 +24,7 @@ import re
 
 from ..errors import DecodeError, Problem
 from ..layer import Layer
-from ..workload import LayerBuilder
+from ..workload.from_arch import LayerBuilder
 
 _PATTERNS = {
     "mobilenet_v1": re.compile(r"^mobilenet_v1_(0\.25|0\.5|0\.75|1\.0)_(96|128|160|192|224)$"),

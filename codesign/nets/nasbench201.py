@@ -16,7 +16,7 @@ import re
 
 from ..errors import DecodeError, Problem
 from ..layer import Layer
-from ..workload import LayerBuilder
+from ..workload.from_arch import LayerBuilder
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 STAGE_CHANNELS = (16, 32, 64)

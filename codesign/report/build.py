@@ -94,7 +94,7 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
     if zigzag and run.front:
         from accel_models.registry import evaluate
 
-        from ..workload import arch_workload
+        from ..workload.from_arch import arch_workload
 
         for row, r in zip(rows, run.front):
             rep = evaluate(arch_workload(ArchConfig.from_string(r["arch"])), AccelConfig.from_string(r["accel"]), "zigzag")

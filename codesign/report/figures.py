@@ -75,7 +75,7 @@ def layer_costs(arch: ArchConfig, accel: AccelConfig) -> tuple[go.Figure, Any]:
     from accel_models.registry import evaluate
     from plotly.subplots import make_subplots
 
-    from ..workload import arch_workload
+    from ..workload.from_arch import arch_workload
 
     rep = evaluate(arch_workload(arch), accel, "analytical")
     names = [f"{i}:{c.name}" for i, c in enumerate(rep.layers)]

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Checker
-from ..datasets import DATASETS
+from ..accuracy.datasets import DATASETS
 from ..errors import ValidationError
-from ..supernet_training import SupernetTrainConfig
-from ..training import TrainConfig
+from ..accuracy.supernet_training import SupernetTrainConfig
+from ..accuracy.training import TrainConfig
 from ..yaml_io import load_yaml
 from .objectives import METRICS, Constraint, Objective
 from .rewards import REWARD_KINDS, Reward

@@ -21,8 +21,8 @@ from ..errors import CodesignError
 from ..layer import workload_totals
 from ..metrics import Metrics
 from ..spaces.arch_space import ArchSpace
-from ..workload import arch_workload
-from .accuracy_sources import accuracy_source
+from ..workload.from_arch import arch_workload
+from ..accuracy.sources import accuracy_source
 from .config import MeasureConfig, SearchConfig
 
 
@@ -42,7 +42,7 @@ class TrialResult:
 def measure_latency(arch, how: MeasureConfig) -> tuple[float, float]:
     """Measured median and IQR latency (ms) of ``arch``'s network as the run's ``measure`` section
     says: its runtime (ort | tvm), threads, and for TVM its RPC board, target and cross compiler."""
-    from ..onnx_export import export_onnx
+    from ..workload.onnx_export import export_onnx
 
     proto = export_onnx(arch)
     if how.runtime == "ort":

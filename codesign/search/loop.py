@@ -23,11 +23,11 @@ from ..spaces.arch_space import ArchSpace
 from ..spaces.hw_space import HwSpace
 from ..spaces.joint_space import JointSpace
 from ..yaml_io import dump_yaml
-from .accuracy_sources import prepare_accuracy
+from ..accuracy.sources import prepare_accuracy
 from .config import SearchConfig
 from .executors import make_executor
 from .objectives import Constraint, flat_metrics, losses, total_violation
-from .pareto import hypervolume, pareto_mask
+from ..pareto import hypervolume, pareto_mask
 from .phase_spaces import AcceleratorForNetworks, NetworkOnFixedAccelerator
 from .references import resolve_references
 from .store import StoredTrial, TrialStore, protect_url, redact_url

@@ -18,9 +18,9 @@ from ..arch import ArchConfig
 from ..candidate import Candidate
 from ..layer import workload_totals
 from ..spaces.joint_space import JointSpace
-from ..training import batches, make_optimizer
-from ..workload import arch_workload
-from .accuracy_sources import load_supernet, load_search_data, supernet_path
+from ..accuracy.training import batches, make_optimizer
+from ..workload.from_arch import arch_workload
+from ..accuracy.sources import load_supernet, load_search_data, supernet_path
 from .config import SearchConfig
 from .objectives import total_violation
 

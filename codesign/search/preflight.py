@@ -25,13 +25,13 @@ def preflight(cfg: SearchConfig, joint) -> None:
                                     and not (fid == "predictor" and cfg.accuracy.samples_file)) \
         or cfg.searcher == "oneshot"
     if needs_data:
-        from .accuracy_sources import load_search_data
+        from ..accuracy.sources import load_search_data
         try:
             load_search_data(cfg, joint.arch)
         except CodesignError as exc:
             problems.append(_problem(cfg, "data", f"the data set cannot be loaded: {exc}"))
     if cfg.accuracy.checkpoint:
-        from .accuracy_sources import load_supernet
+        from ..accuracy.sources import load_supernet
         path = Path(cfg.accuracy.checkpoint)
         if not path.is_file():
             problems.append(_problem(cfg, "accuracy.checkpoint", f"supernet checkpoint {path} not found"))

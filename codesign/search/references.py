@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import Problem, ValidationError
 from ..layer import workload_totals
 from ..spaces.joint_space import JointSpace
-from ..workload import arch_workload
+from ..workload.from_arch import arch_workload
 from .objectives import Objective
 
 REFERENCE_SAMPLES = 256

@@ -17,7 +17,7 @@ import numpy as np
 from ..json_io import write_json_atomic
 from .config import SearchConfig
 from .objectives import METRICS, losses
-from .pareto import hypervolume, hypervolume_history, pareto_mask
+from ..pareto import hypervolume, hypervolume_history, pareto_mask
 from .store import TrialStore
 
 SUMMARY_FORMAT = "codesign.search_summary.v1"

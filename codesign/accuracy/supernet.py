@@ -9,7 +9,7 @@ Every choice of the space is served by one set of shared weights:
 * block type: each block position holds an ``ibn`` and a ``fused_ibn`` branch;
 * squeeze-excite: the SE module's first ``⌊ratio × C_in⌋`` squeeze channels, or none.
 
-``get_active_subnet()`` copies the active slices into a static :class:`~codesign.model_builder.IBNNet`
+``get_active_subnet()`` copies the active slices into a static :class:`~codesign.workload.model_builder.IBNNet`
 whose output equals the supernet's for that subnet (tested), so a chosen subnet exports like any
 other network.
 """
@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .arch import ArchConfig, BlockConfig
-from .errors import Problem, ValidationError
-from .model_builder import IBNNet
-from .spaces.arch_space import ArchSpace
-from .workload import has_residual, se_channels
+from ..arch import ArchConfig, BlockConfig
+from ..errors import Problem, ValidationError
+from ..workload.model_builder import IBNNet
+from ..spaces.arch_space import ArchSpace
+from ..workload.from_arch import has_residual, se_channels
 
 
 CHECKPOINT_FORMAT = "codesign-supernet/2"  # 2: unexpanded blocks have weights of their own

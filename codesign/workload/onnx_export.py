@@ -9,8 +9,8 @@ import numpy as np
 import onnx
 import torch
 
-from .arch import ArchConfig
-from .errors import CodesignError
+from ..arch import ArchConfig
+from ..errors import CodesignError
 from .model_builder import build_model
 
 DEFAULT_OPSET = 17

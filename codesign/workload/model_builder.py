@@ -1,11 +1,11 @@
-"""``ArchConfig`` → ``torch.nn.Module``, mirroring :mod:`codesign.workload` block by block."""
+"""``ArchConfig`` → ``torch.nn.Module``, mirroring :mod:`codesign.workload.from_arch` block by block."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .arch import ArchConfig, BlockConfig
-from .workload import has_residual, se_channels
+from ..arch import ArchConfig, BlockConfig
+from .from_arch import has_residual, se_channels
 
 _ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hswish": nn.Hardswish, "swish": nn.SiLU}
 

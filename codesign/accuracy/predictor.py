@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arch import ArchConfig
-from .errors import Problem, ValidationError
-from .layer import workload_totals
-from .spaces.arch_space import ArchSpace
-from .workload import arch_workload
+from ..arch import ArchConfig
+from ..errors import Problem, ValidationError
+from ..layer import workload_totals
+from ..spaces.arch_space import ArchSpace
+from ..workload.from_arch import arch_workload
 
 
 def arch_features(space: ArchSpace, archs: list[ArchConfig]) -> np.ndarray:

@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .arch import ArchConfig
-from .checks import Checker
+from ..arch import ArchConfig
+from ..checks import Checker
 from .datasets import DataSet, Split, augment
-from .model_builder import build_model
+from ..workload.model_builder import build_model
 
 #: called after every epoch with (epoch, validation accuracy); return False to stop (successive halving)
 EpochHook = Callable[[int, float], bool]

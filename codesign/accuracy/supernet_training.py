@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .arch import ArchConfig
-from .checks import Checker
+from ..arch import ArchConfig
+from ..checks import Checker
 from .datasets import DataSet
-from .model_builder import IBNNet
-from .spaces.arch_space import ArchSpace
+from ..workload.model_builder import IBNNet
+from ..spaces.arch_space import ArchSpace
 from .supernet import Supernet, recalibrate_batch_norm
 from .training import TrainConfig, accuracy, batches, make_optimizer, torch_threads
 

@@ -25,9 +25,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .errors import Problem, UnsupportedOpError, ValidationError
-from .layer import Layer
-from .workload import conv_op_kind
+from ..errors import Problem, UnsupportedOpError, ValidationError
+from ..layer import Layer
+from .from_arch import conv_op_kind
 
 _ACTIVATION_FN = {"Relu": "relu", "HardSwish": "hswish", "Sigmoid": "sigmoid", "HardSigmoid": "hsigmoid",
                   "Tanh": "tanh"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arch import ArchConfig
-from .errors import Problem, ValidationError
-from .layer import Layer
-from .workload import arch_workload
+from ..arch import ArchConfig
+from ..errors import Problem, ValidationError
+from ..layer import Layer
+from .from_arch import arch_workload
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
     """An architecture string (``net_…``), a NAS-Bench-201 / FBNet string or published ImageNet network
     name (:mod:`codesign.nets`), or an ONNX file path → its layers."""
     if not spec.startswith("net_") and not spec.endswith(".onnx") and not _is_file(spec):
-        from .errors import DecodeError
-        from .nets import FAMILIES, family_of
+        from ..errors import DecodeError
+        from ..nets import FAMILIES, family_of
 
         try:
             family = family_of(spec)
@@ -51,6 +51,6 @@ def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
     network = resolve_network(spec)
     if isinstance(network, ArchConfig):
         return WorkloadSource("architecture", arch_workload(network, batch=batch), network)
-    from .onnx_workload import workload_from_onnx
+    from .onnx_graph import workload_from_onnx
 
     return WorkloadSource(spec, workload_from_onnx(spec, batch=batch), None)

@@ -1,13 +1,13 @@
 """Workload of an ``ArchConfig``: the list of ``Layer`` s the built network executes, in order.
 
 The layers are those a deployed (batch-norm folded, activation fused) graph runs, at the
-granularity of :func:`codesign.onnx_workload.workload_from_onnx`, which must produce the same
+granularity of :func:`codesign.workload.onnx_graph.workload_from_onnx`, which must produce the same
 list from the exported ONNX model (tested layer by layer).
 """
 from __future__ import annotations
 
-from .arch import ArchConfig, BlockConfig
-from .layer import Layer
+from ..arch import ArchConfig, BlockConfig
+from ..layer import Layer
 
 
 def conv_op_kind(c: int, k: int, r: int, s: int, groups: int) -> str:

@@ -15,11 +15,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..arch import ArchConfig
-from ..datasets import DataSet, load_dataset
+from .datasets import DataSet, load_dataset
 from ..errors import Problem, ValidationError
 from ..json_io import read_json, write_json_atomic
 from ..spaces.arch_space import ArchSpace
-from .config import SearchConfig
+from ..search.config import SearchConfig
 
 SAMPLES_FORMAT = "codesign.accuracy_samples.v1"
 
@@ -42,8 +42,8 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
     directory does not hold them yet. Returns the seconds each preparation step took."""
     import time
 
-    from ..supernet import Supernet
-    from ..supernet_training import subnet_accuracy, train_supernet
+    from .supernet import Supernet
+    from .supernet_training import subnet_accuracy, train_supernet
 
     timings: dict[str, float] = {}
     fid = cfg.accuracy.fidelity
@@ -81,7 +81,7 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
 
 def load_supernet(path: Path, space: ArchSpace):
     """The supernet checkpoint at ``path``, in eval mode; an error if it covers another space."""
-    from ..supernet import Supernet
+    from .supernet import Supernet
 
     net = Supernet.load(path)
     if net.space.name != space.name or net.space.stages != space.stages:
@@ -96,7 +96,7 @@ class ProxyAccuracy:
         self.cfg, self.data = cfg, load_search_data(cfg, space)
 
     def __call__(self, arch: ArchConfig) -> float:
-        from ..training import train
+        from .training import train
 
         _, res = train(arch, self.data, self.cfg.accuracy.train)
         return res.val_accuracy
@@ -108,14 +108,14 @@ class SupernetAccuracy:
         self.net = load_supernet(supernet_path(cfg, run_dir), space)
 
     def __call__(self, arch: ArchConfig) -> float:
-        from ..supernet_training import subnet_accuracy
+        from .supernet_training import subnet_accuracy
 
         return subnet_accuracy(self.net, arch, self.data, calib_images=self.cfg.accuracy.calib_images)
 
 
 class PredictorAccuracy:
     def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
-        from ..accuracy_predictor import AccuracyPredictor
+        from .predictor import AccuracyPredictor
 
         path = samples_path(cfg, run_dir)
         doc = read_json(path, "predictor samples", SAMPLES_FORMAT)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import Problem, ValidationError
+from ..errors import Problem, ValidationError
 
 DATASETS = ("digits", "digits_distorted", "cifar10", "folder", "synthetic")
 DISTORTED_COPIES = 4
