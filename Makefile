@@ -1,6 +1,6 @@
 # Two entry points, both bootstrap .venv from nothing and are idempotent.
 #   make run   - default joint search on the bundled digits data set
-#   make test  - the test suite (slow tests excluded; `make test-slow` runs them)
+#   make test  - ruff, then the test suite (slow tests excluded; `make test-slow` runs them)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -37,6 +37,7 @@ chromium:
 	  echo "note: Chromium is not installed and could not be; the report render test will be skipped"
 
 test: $(STAMP) chromium
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

@@ -5,36 +5,44 @@ from collections.abc import Callable
 
 from codesign.accel import AccelConfig
 from codesign.errors import Problem, ValidationError
+from codesign.plugins import Registry
 from codesign.layer import Layer
 
 from .report import HardwareReport
 
 Backend = Callable[[list[Layer], AccelConfig], HardwareReport]
-_BACKENDS: dict[str, Callable[[], Backend]] = {}
 
 
-def register_backend(name: str):
-    """Decorator: ``@register_backend("zigzag")`` on a zero-argument factory returning the evaluate function
-    (factories let a backend import its heavy dependency only when used)."""
+#: every cost-model backend by name: built-in, registered from Python, or an entry point in the group
+#: ``codesign.backends`` whose value is an evaluate function ``(workload, accel) -> HardwareReport``
+BACKENDS = Registry("backend", "codesign.backends", lambda: _load_builtin(), noun="cost model backend")
+
+
+def register_backend(name: str, evaluate_fn: Backend | None = None):
+    """Register a cost model: ``register_backend("mine", evaluate_fn)``, or as a decorator on a
+    zero-argument factory returning the evaluate function (so a backend imports its heavy
+    dependency only when used). The function must be importable by name (module level) for the
+    process pool and Ray to run it."""
+    if evaluate_fn is not None:
+        BACKENDS.register(name, evaluate_fn)
+        return evaluate_fn
 
     def wrap(factory: Callable[[], Backend]) -> Callable[[], Backend]:
-        _BACKENDS[name] = factory
+        BACKENDS.register(name, lazy=factory)
         return factory
 
     return wrap
 
 
 def backend_names() -> list[str]:
-    _load_builtin()
-    return sorted(_BACKENDS)
+    return BACKENDS.names()
 
 
-def get_backend(name: str) -> Backend:
-    _load_builtin()
-    if name not in _BACKENDS:
-        raise ValidationError(Problem(f"backend `{name}`", f"unknown cost model backend (known: "
-                                                           f"{', '.join(sorted(_BACKENDS))})"))
-    return _BACKENDS[name]()
+def get_backend(name: str, where: str | None = None) -> Backend:
+    fn = BACKENDS.get(name, where or f"backend `{name}`")
+    if not callable(fn):
+        raise ValidationError(Problem(where or f"backend `{name}`", f"the backend plug-in `{name}` is not callable"))
+    return fn
 
 
 def evaluate(workload: list[Layer], accel: AccelConfig, backend: str = "analytical") -> HardwareReport:

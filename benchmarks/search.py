@@ -61,9 +61,9 @@ def config(searcher: str, seed: int, trials: int, mode: str = "joint") -> Search
 def hv_curve(searcher: str, seed: int, trials: int, mode: str = "joint") -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         state = run_search(config(searcher, seed, trials, mode), Path(tmp) / "run", progress=False)
-    m = len(state.cfg.objectives)
-    losses = np.array([o.losses if o.feasible else [np.inf] * m for o in state.outcomes])
-    return hypervolume_history(losses, np.array([o.feasible for o in state.outcomes]))
+    m = len(state.objectives)
+    losses = np.array([o.losses if o.feasible else [np.inf] * m for o in state.records])
+    return hypervolume_history(losses, np.array([o.feasible for o in state.records]))
 
 
 def make_samples(checkpoint: str | None, n: int = 300) -> None:

@@ -148,8 +148,9 @@ def main(argv=None) -> int:
         seeds = []
         for k in range(sa_seeds):
             seed = args.seed + i + 1000 * k
-            seeds.append(cache.get(f"{args.data}|{arch.key}|epochs={sa_epochs}|seed={seed}|threads={args.threads}", lambda: accuracy(
-                train(arch, data, TrainConfig(epochs=sa_epochs, seed=seed))[0], held_out)))
+            seeds.append(cache.get(f"{args.data}|{arch.key}|epochs={sa_epochs}|seed={seed}|threads={args.threads}",
+                                   lambda arch=arch, seed=seed: accuracy(
+                                       train(arch, data, TrainConfig(epochs=sa_epochs, seed=seed))[0], held_out)))
         sa_runs[i] = seeds
         print(f"subnet {i}: stand-alone {np.mean(seeds):.4f} ({', '.join(f'{a:.4f}' for a in seeds)})", file=sys.stderr)
     if args.standalone_only:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .checks import Checker
+from .errors import Problem, ValidationError
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,6 @@ class Metrics:
         try:
             data = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
-            from .errors import Problem, ValidationError
             raise ValidationError(Problem("metrics JSON", f"malformed JSON: {exc}")) from None
         return cls.from_dict(data, source="metrics JSON")
 

@@ -18,6 +18,13 @@ def pareto_mask(losses: np.ndarray) -> np.ndarray:
     losses = np.asarray(losses, dtype=float)
     if len(losses) == 0:
         return np.zeros(0, dtype=bool)
+    unique, inverse = np.unique(losses, axis=0, return_inverse=True)
+    if len(unique) < len(losses):  # equal points share one verdict
+        return _front_of_sorted(unique)[inverse.reshape(-1)]
+    return _front_of_sorted(losses)
+
+
+def _front_of_sorted(losses: np.ndarray) -> np.ndarray:
     order = np.lexsort(losses.T[::-1])
     mask = np.zeros(len(losses), dtype=bool)
     front = np.empty((0, losses.shape[1]))

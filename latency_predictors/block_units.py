@@ -4,7 +4,7 @@ head (1×1 conv → pool → classifier), each keyed by its configuration and in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import onnx
 import torch

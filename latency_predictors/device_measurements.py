@@ -27,6 +27,8 @@ import numpy as np
 
 from codesign.errors import CodesignError, Problem, ValidationError
 from codesign.layer import Layer
+from codesign.nets import network_workload
+from .workload_features import feature_matrix
 
 COLUMNS = ("network", "latency_ms", "energy_mj")
 META_KEYS = ("device", "batch", "runtime", "precision")
@@ -165,7 +167,6 @@ def network_layers(network: str, batch: int = 1) -> list[Layer]:
     if network.endswith(".onnx"):
         from codesign.workload.onnx_graph import workload_from_onnx
         return workload_from_onnx(network, batch=batch)
-    from codesign.nets import network_workload
     return network_workload(network, batch)
 
 
@@ -191,7 +192,5 @@ def measured_workloads(meas: MeasurementFile, metric: str) -> tuple[list[str], l
 
 def measured_features(meas: MeasurementFile, metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Networks, feature rows and values of the rows (errors as :func:`measured_workloads`)."""
-    from .workload_features import feature_matrix
-
     networks, workloads, values = measured_workloads(meas, metric)
     return networks, feature_matrix(workloads), values

@@ -23,6 +23,9 @@ from codesign.json_io import read_json, write_json_atomic
 
 from .device_prior import DevicePrior
 from .workload_features import FEATURES
+from codesign.errors import CodesignError
+from .device_measurements import network_layers
+from .workload_features import feature_matrix
 
 MODEL_FORMAT = "codesign-device-model/1"
 #: fewest measurements a device model is fitted from (leave-one-out needs two left in)
@@ -133,8 +136,6 @@ class DeviceModel:
 
     def predict_workload(self, layers) -> float:
         """Predicted value (the metric's units) of one workload built at :attr:`batch`."""
-        from .workload_features import feature_matrix
-
         return float(self.predict_features(feature_matrix([layers]))[0][0])
 
     def predict_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,11 +177,6 @@ class DeviceModel:
 
 def predict_networks(model: DeviceModel, networks: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Predicted value and its standard deviation for architecture strings or ONNX paths."""
-    from codesign.errors import CodesignError
-
-    from .device_measurements import network_layers
-    from .workload_features import feature_matrix
-
     workloads = []
     for net in networks:
         try:

@@ -6,6 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from codesign.errors import Problem, ValidationError
+from codesign.spaces import ArchSpace
+from codesign.arch import ArchConfig
+from codesign.nets import FAMILIES
+from codesign.nets import family_of, network_module
 
 FAMILY_SPACES = ("nasbench201", "fbnet")
 
@@ -15,10 +19,8 @@ def sample_space(space: str, n: int, seed: int) -> list[str]:
     MBConv architecture space (a shipped name such as ``ibn_32_compact`` or a YAML file)."""
     rng = np.random.default_rng(seed)
     if space in FAMILY_SPACES:
-        from codesign.nets import FAMILIES
         draw = lambda: FAMILIES[space].sample(rng)  # noqa: E731
     else:
-        from codesign.spaces import ArchSpace
         arch_space = ArchSpace.resolve(space)
         draw = lambda: arch_space.sample(rng).to_string()  # noqa: E731
     out: dict[str, None] = {}
@@ -56,11 +58,9 @@ def onnx_files(folder: str | Path) -> list[str]:
 
 def export_network(network: str, path: Path, batch: int) -> None:
     """Write ``network`` (an architecture string of any family) as ONNX."""
-    from codesign.nets import family_of, network_module
     from codesign.workload.onnx_export import export_onnx
 
     if family_of(network) == "ibn":
-        from codesign.arch import ArchConfig
         export_onnx(ArchConfig.from_string(network), path, batch=batch)
     else:
         export_onnx(network_module(network), path, input_shape=(batch, 3, 32, 32))

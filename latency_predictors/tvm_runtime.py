@@ -19,6 +19,9 @@ from codesign.errors import CodesignError, Problem, UnsupportedOpError, Validati
 
 from .environment import environment
 from .timing import Measurement, summarize
+from .tvm_schedules import kernel_schedules
+from .tvm_schedules import crop_padding_only_taps, to_channels_last
+from .tvm_schedules import apply_default_schedules
 
 
 class TvmError(CodesignError):
@@ -199,7 +202,6 @@ def measure_kernel_schedules(tasks, target, database, builder, runner, per_task:
     improve on the untuned schedules."""
     from tvm.s_tir import meta_schedule as ms
 
-    from .tvm_schedules import kernel_schedules
 
     candidates = [(task.dispatched[0], sch) for task in tasks
                   for sch in kernel_schedules(task.dispatched[0], target)[:per_task]]
@@ -281,8 +283,6 @@ def tune(mod, target, trials: int, db_dir: str | Path, timeout_s: float | None =
 
 def _relax_module(model: onnx.ModelProto | str | Path, default_schedules: bool):
     """The imported module; with ``default_schedules``, cropped and channels-last (what gets tuned)."""
-    from .tvm_schedules import crop_padding_only_taps, to_channels_last
-
     mod = import_onnx(model)
     if not default_schedules:
         return mod
@@ -300,8 +300,6 @@ def schedule_model(model: onnx.ModelProto | str | Path, target, tune_trials: int
     ``default_schedules`` (the default) the convolutions run channels-last with their padding-only taps
     cropped, and every kernel the tuning database has no record for gets codesign's fixed CPU schedule
     (:mod:`latency_predictors.tvm_schedules`); without, such kernels are TVM's naive loop nests."""
-    from .tvm_schedules import apply_default_schedules
-
     mod = _relax_module(model, default_schedules)
     try:
         if tune_trials > 0:

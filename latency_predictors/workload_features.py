@@ -23,6 +23,9 @@ from functools import lru_cache
 import numpy as np
 
 from codesign.layer import Layer
+from codesign.hw_files import resolve_accel
+from accel_models.hardware_arrays import accel_arrays
+from accel_models.analytical_backend import evaluate_batch
 
 _MAC_KINDS = ("conv", "grouped", "depthwise", "pointwise", "fc")
 _LAYER_KINDS = ("mac", "elementwise", "pool", "data_movement")
@@ -75,16 +78,11 @@ def structural_features(layers: list[Layer]) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _template_arrays():
-    from accel_models.hardware_arrays import accel_arrays
-    from codesign.hw_files import resolve_accel
-
     return accel_arrays([resolve_accel(t) for t in TEMPLATES])
 
 
 def feature_matrix(workloads: list[list[Layer]]) -> np.ndarray:
     """Rows of :data:`FEATURES` for many workloads (the analytical terms in one batched pass)."""
-    from accel_models.analytical_backend import evaluate_batch
-
     structural = np.stack([structural_features(w) for w in workloads])
     accels = _template_arrays()
     n = len(workloads)

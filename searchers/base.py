@@ -8,7 +8,6 @@ is reproducible from its seed; given the same sequence of tells it proposes the 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from codesign.checks import Checker
 from codesign.errors import Problem, ValidationError
+from codesign.plugins import Registry
 from codesign.spaces.choice import Choice
 
 Values = dict[str, Any]
@@ -89,31 +89,44 @@ class Searcher:
             self.options[key] = checked
 
 
-_SEARCHERS: dict[str, Callable[[], type[Searcher]]] = {}
+def _load_builtin() -> None:
+    from . import registry  # noqa: F401 - registers the built-in searchers
 
 
-def register_searcher(name: str):
-    """``@register_searcher("random")`` on a zero-argument function returning the class (lazy import)."""
+#: every searcher by name: the built-in ones, those registered from Python, and entry points in the
+#: group ``codesign.searchers`` (whose value is a :class:`Searcher` subclass)
+SEARCHERS = Registry("searcher", "codesign.searchers", _load_builtin)
 
-    def wrap(factory: Callable[[], type[Searcher]]):
-        _SEARCHERS[name] = factory
-        return factory
+
+def register_searcher(name: str, cls: type[Searcher] | None = None):
+    """Register a :class:`Searcher` subclass: ``register_searcher("mine", Mine)``, or as a decorator
+    on the class (``@register_searcher("mine")``), or on a zero-argument function returning the
+    class (how the built-in ones import their dependencies lazily)."""
+    if cls is not None:
+        SEARCHERS.register(name, cls)
+        return cls
+
+    def wrap(obj):
+        if isinstance(obj, type):
+            SEARCHERS.register(name, obj)
+        else:
+            SEARCHERS.register(name, lazy=obj)
+        return obj
 
     return wrap
 
 
 def searcher_names() -> list[str]:
-    _load_builtin()
-    return sorted(_SEARCHERS)
+    return SEARCHERS.names()
+
+
+def searcher_class(name: str, where: str = "searcher.name") -> type[Searcher]:
+    cls = SEARCHERS.get(name, where)
+    if not (isinstance(cls, type) and all(callable(getattr(cls, m, None)) for m in ("ask", "tell"))):
+        raise ValidationError(Problem(where, f"the searcher plug-in `{name}` is {cls!r}, not a class with ask() and tell()"))
+    return cls
 
 
 def make_searcher(name: str, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,
                   source: str = "") -> Searcher:
-    _load_builtin()
-    if name not in _SEARCHERS:
-        raise ValidationError(Problem("searcher.name", f"unknown searcher `{name}` (known: {', '.join(sorted(_SEARCHERS))})"))
-    return _SEARCHERS[name]()(space, n_objectives, seed, options, source)
-
-
-def _load_builtin() -> None:
-    from . import registry  # noqa: F401 - registers the built-in searchers
+    return searcher_class(name)(space, n_objectives, seed, options, source)

@@ -75,7 +75,8 @@ def finished_trials(run_dir: Path) -> dict[int, tuple[str, tuple]]:
         return {}
     cfg = load_run_config(run_dir)
     store = TrialStore(TrialStore.default_url(run_dir), cfg.name, create=False)
-    return {i: (t.candidate, tuple(t.objective_values or ())) for i, t in store.finished_by_index().items()}
+    return {i: (t.candidate, tuple(t.metrics[o.metric] for o in cfg.objectives) if t.metrics else ())
+            for i, t in store.finished_by_index().items()}
 
 
 @dataclass

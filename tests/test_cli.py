@@ -93,7 +93,7 @@ def test_evaluate_accepts_a_foreign_onnx_cnn(tmp_path, capsys):
     path = tmp_path / "shufflenet_like.onnx"
     onnx.save(shufflenet_like_model(), str(path))
     hw = tmp_path / "mine.yaml"
-    hw.write_text((__import__("codesign").AccelConfig().to_yaml(name="mine")))
+    hw.write_text(__import__("codesign").AccelConfig().to_yaml(name="mine"))
     assert main(["evaluate", str(path), "--hw", str(hw), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {l["name"] for l in summary["layers"]} >= {"stem", "gconv", "shuffle_transpose", "fc"}

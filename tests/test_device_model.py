@@ -155,7 +155,7 @@ def test_a_device_model_is_a_search_objective_shown_in_report_and_evaluate(tmp_p
         cheap_config(tmp_path, objectives=objectives, measure={"device": str(tmp_path / "missing.json")})
     cfg = cheap_config(tmp_path, objectives=objectives, budget={"trials": 6}, measure={"device": board})
     state = run_search(cfg, tmp_path / "run", progress=False)
-    rows = [t.result["flat"] for t in state.store.trials() if t.state == "COMPLETE"]
+    rows = [t.metrics for t in state.store.trials() if t.state == "COMPLETE"]
     assert len(rows) == 6 and all(r["device_latency_ms"] > 0 for r in rows)
     for r, t in zip(rows, [t for t in state.store.trials() if t.state == "COMPLETE"]):
         arch = t.candidate.partition("@")[0]

@@ -15,7 +15,7 @@ from codesign.cli.main import main
 from codesign.errors import ValidationError
 from codesign.export import load_exported_model, pick_row
 from codesign.export.files import inside, prepare_out_dir
-from codesign.export.pick import knee_index
+from codesign.run import knee_index
 from codesign.search.objectives import Objective
 
 

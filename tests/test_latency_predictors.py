@@ -124,7 +124,8 @@ def test_weight_streaming_runs_copies_with_their_own_weights_and_skips_light_uni
     assert len(copies.graph.initializer) == 3 * len(block.graph.initializer)
     assert len({t.name for t in copies.graph.initializer}) == len(copies.graph.initializer)   # own weights
     x = np.random.default_rng(0).standard_normal(units[1].input_shape).astype(np.float32)
-    run = lambda m: onnxruntime.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {m.graph.input[0].name: x})
+    def run(m):
+        return onnxruntime.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {m.graph.input[0].name: x})
     alone, together = run(block)[0], run(copies)
     assert len(together) == 3 and all(np.allclose(t, alone, atol=1e-5) for t in together)
     assert last_level_cache_bytes() > 0

@@ -17,7 +17,7 @@ from search_helpers import cheap_config
 
 
 def candidates(state):
-    return [o.candidate for o in state.outcomes]
+    return [o.candidate for o in state.records]
 
 
 def test_smoke_example_gives_a_front_with_measured_latency(tmp_path, capsys):
@@ -65,7 +65,7 @@ def test_every_multi_trial_searcher_completes_its_budget_reproducibly(tmp_path, 
     cfg = cheap_config(tmp_path, searcher={"name": name, "batch": 3, **options}, budget={"trials": 12})
     a = run_search(cfg, tmp_path / "a", progress=False)
     b = run_search(cfg, tmp_path / "b", progress=False)
-    assert len(a.outcomes) == 12 and candidates(a) == candidates(b)
+    assert len(a.records) == 12 and candidates(a) == candidates(b)
     assert a.hypervolume() > 0
 
 
@@ -73,10 +73,10 @@ def test_phase_mode_searches_the_network_on_one_accelerator_then_the_accelerator
     state = run_search(cheap_config(tmp_path, mode="phase", budget={"trials": 12}), tmp_path / "run", progress=False)
     phases = [t.phase for t in sorted(state.store.trials(), key=lambda t: t.index)]
     assert phases == ["network"] * 6 + ["hardware"] * 6
-    accels = {o.candidate.split("@")[1] for o in state.outcomes[:6]}
+    accels = {o.candidate.split("@")[1] for o in state.records[:6]}
     assert len(accels) == 1
-    nets_phase2 = {o.candidate.split("@")[0] for o in state.outcomes[6:]}
-    nets_front1 = {o.candidate.split("@")[0] for o in state.outcomes[:6] if o.feasible}
+    nets_phase2 = {o.candidate.split("@")[0] for o in state.records[6:]}
+    nets_front1 = {o.candidate.split("@")[0] for o in state.records[:6] if o.feasible}
     assert nets_phase2 <= nets_front1
 
 
@@ -86,7 +86,7 @@ def test_a_failing_trial_is_recorded_with_its_reason_and_the_search_goes_on(tmp_
     failed = [t for t in state.store.trials() if t.state == "FAIL"]
     assert failed and all("injected fault" in t.error for t in failed)
     assert len(state.store.finished_by_index()) == 12
-    summary = write_summary(state.cfg, state.store, tmp_path / "run")
+    summary = write_summary(tmp_path / "run")
     assert summary["trials_failed"] == len(failed)
 
 
@@ -110,7 +110,7 @@ def test_ray_executor_runs_the_same_trials(tmp_path, monkeypatch):
     ray_run = run_search(cheap_config(tmp_path, budget={"trials": 6}, executor={"kind": "ray", "workers": 2}),
                          tmp_path / "ray", progress=False)
     assert candidates(ray_run) == candidates(inline)
-    assert [o.flat for o in ray_run.outcomes] == [o.flat for o in inline.outcomes]
+    assert [o.metrics for o in ray_run.records] == [o.metrics for o in inline.records]
 
 
 def test_oneshot_searcher_trains_a_controller_and_stores_its_front_as_trials(tmp_path):
@@ -120,8 +120,8 @@ def test_oneshot_searcher_trains_a_controller_and_stores_its_front_as_trials(tmp
     doc["budget"] = {"trials": 8}
     doc["measure"] = {"runtime": "none"}
     state = run_search(SearchConfig.from_dict(doc), tmp_path / "run", progress=False)
-    assert len(state.outcomes) == 8 and len({o.candidate for o in state.outcomes[:4]}) == 4
-    assert all(o.flat is not None for o in state.outcomes)
+    assert len(state.records) == 8 and len({o.candidate for o in state.records[:4]}) == 4
+    assert all(o.metrics is not None for o in state.records)
 
 
 def test_a_bad_config_names_every_wrong_field(tmp_path):
@@ -187,7 +187,7 @@ def test_predicted_cpu_latency_is_an_objective_a_search_can_use(tmp_path):
     cfg = cheap_config(tmp_path, objectives=objectives, budget={"trials": 6},
                        measure={"predictor": str(tmp_path / "block_lut.json")})
     state = run_search(cfg, tmp_path / "run", progress=False)
-    rows = [t.result["flat"] for t in state.store.trials() if t.state == "COMPLETE"]
+    rows = [t.metrics for t in state.store.trials() if t.state == "COMPLETE"]
     assert len(rows) == 6 and all(r["predicted_latency_ms"] > 0 for r in rows)
     assert state.front()                                      # the front is over accuracy × predicted latency
 

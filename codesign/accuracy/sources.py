@@ -20,6 +20,7 @@ from ..errors import Problem, ValidationError
 from ..json_io import read_json, write_json_atomic
 from ..spaces.arch_space import ArchSpace
 from ..search.config import SearchConfig
+from .predictor import AccuracyPredictor
 
 SAMPLES_FORMAT = "codesign.accuracy_samples.v1"
 
@@ -115,8 +116,6 @@ class SupernetAccuracy:
 
 class PredictorAccuracy:
     def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
-        from .predictor import AccuracyPredictor
-
         path = samples_path(cfg, run_dir)
         doc = read_json(path, "predictor samples", SAMPLES_FORMAT)
         try:

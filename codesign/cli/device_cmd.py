@@ -5,6 +5,14 @@ import argparse
 import json
 import math
 from pathlib import Path
+from ..errors import Problem, ValidationError
+from latency_predictors.environment import cpu_model
+from .table import format_table
+from latency_predictors.device_measurements import MeasurementFile, network_layers
+from latency_predictors.device_plan import export_network, onnx_files, sample_space, spread_subset
+from latency_predictors.workload_features import feature_matrix
+from latency_predictors.device_measurements import read_measurements
+from latency_predictors.device_measurements import measured_features
 
 PLAN_FILE = "measurements.csv"
 
@@ -43,11 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def plan(args: argparse.Namespace) -> int:
-    from latency_predictors.device_measurements import MeasurementFile, network_layers
-    from latency_predictors.device_plan import export_network, onnx_files, sample_space, spread_subset
-    from latency_predictors.workload_features import feature_matrix
-
-    from ..errors import Problem, ValidationError
     if args.n < 1:
         raise ValidationError(Problem("-n", f"must be at least 1, got {args.n}"))
     out = Path(args.out)
@@ -78,14 +81,11 @@ def plan(args: argparse.Namespace) -> int:
 def measure(args: argparse.Namespace) -> int:
     import os
 
-    from latency_predictors.device_measurements import read_measurements
 
-    from ..errors import Problem, ValidationError
     if (args.rpc or args.target or args.cc) and args.runtime != "tvm":
         raise ValidationError(Problem("--rpc/--target/--cc", "apply to --runtime tvm only"))
     path = Path(args.dir) / PLAN_FILE
     meas = read_measurements(path)
-    from latency_predictors.environment import cpu_model
     if meas.device.get("device") in (None, "", "FILL-IN"):
         meas.device["device"] = f"rpc {args.rpc}" if args.rpc else cpu_model()
     meas.device["runtime"] = f"{args.runtime}, {args.threads} thread(s)"
@@ -109,7 +109,6 @@ def measure(args: argparse.Namespace) -> int:
 
 
 def fit(args: argparse.Namespace) -> int:
-    from latency_predictors.device_measurements import measured_features, read_measurements
     from latency_predictors.device_model import DeviceModel
     from latency_predictors.device_prior import DevicePrior
 
@@ -128,7 +127,6 @@ def fit(args: argparse.Namespace) -> int:
 def predict(args: argparse.Namespace) -> int:
     from latency_predictors.device_model import DeviceModel, predict_networks
 
-    from .table import format_table
     model = DeviceModel.load(args.model)
     mean, std = predict_networks(model, args.networks)
     unit = model.metric.rsplit("_", 1)[1]

@@ -7,13 +7,16 @@ import json
 from ..hw_files import resolve_accel
 from ..workload.source import workload_source
 from .table import format_table
+from accel_models.report import LATENCY_TERMS
+from accel_models.registry import evaluate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="latency, energy and area of a network on an accelerator")
     p.add_argument("network", metavar="ARCH_STRING|MODEL.onnx", help="architecture string or shape-inferred ONNX")
     p.add_argument("--hw", required=True, metavar="NAME|FILE", help="hardware template name, YAML file or string")
-    p.add_argument("--backend", default="analytical", choices=["analytical", "zigzag", "timeloop"])
+    p.add_argument("--backend", default="analytical", metavar="NAME",
+                   help="cost model: analytical (default), zigzag, timeloop, or a registered plug-in")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--device", metavar="DEVICE.json", help="also predict with a device model (codesign device fit)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -21,12 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accel_models.registry import evaluate
-
     src = workload_source(args.network, batch=args.batch)
     accel = resolve_accel(args.hw)
-    rep = evaluate(src.layers, accel, backend=args.backend)
-    from accel_models.report import LATENCY_TERMS
+    rep = evaluate(src.layers, accel, backend=args.backend)  # an unknown name is an error listing the known ones
 
     terms = any(l.terms_cycles for l in rep.layers)
     term_heads = [f"{t.replace('global_buffer', 'buffer')} cyc" for t in LATENCY_TERMS] + ["weights"] if terms else []

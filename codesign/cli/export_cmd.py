@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from ..errors import Problem, ValidationError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def export(args: argparse.Namespace) -> int:
-    from ..errors import Problem, ValidationError
     from ..export import export_trial
 
     if args.tune < 0 or args.threads < 1:

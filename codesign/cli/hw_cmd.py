@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 
 from ..hw_files import resolve_accel, template_names
+from ..errors import Problem, ValidationError
+from accel_models.hardware_arrays import accel_arrays
+from latency_predictors.device_measurements import measured_workloads, read_measurements
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def show(args: argparse.Namespace) -> int:
     accel = resolve_accel(args.config)
     print(accel.to_yaml().rstrip())
-    from accel_models.hardware_arrays import accel_arrays
 
     area = float(accel_arrays([accel]).area_mm2[0])
     print(f"# {accel.num_pes} PEs, {accel.peak_macs_per_cycle} MACs/cycle, {accel.peak_gmacs_per_s:.1f} GMAC/s peak, "
@@ -44,9 +46,7 @@ def calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from accel_models.calibration import calibrate_accel
-    from latency_predictors.device_measurements import measured_workloads, read_measurements
 
-    from ..errors import Problem, ValidationError
     accel = resolve_accel(args.config)
     meas = read_measurements(args.measurements)
     _, workloads, latency_ms = measured_workloads(meas, "latency_ms")

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arch import ArchConfig
+from ..errors import Problem, ValidationError
+from ..spaces import ArchSpace
+from ..workload.from_arch import arch_workload
+from ..workload.source import resolve_network
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     m = sub.add_parser("measure", help="measure a network's latency with onnxruntime or TVM")
@@ -43,9 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _onnx_of(spec: str):
     """The ONNX model to time: the named file, or the export of an architecture string."""
-    from ..arch import ArchConfig
-    from ..workload.source import resolve_network
-
     network = resolve_network(spec)
     if not isinstance(network, ArchConfig):
         return network
@@ -55,8 +58,6 @@ def _onnx_of(spec: str):
 
 
 def measure(args: argparse.Namespace) -> int:
-    from ..errors import Problem, ValidationError
-
     model = _onnx_of(args.network)
     if args.runtime == "ort":
         if args.rpc or args.tune or args.target or args.cc:
@@ -78,8 +79,6 @@ def measure(args: argparse.Namespace) -> int:
 
 
 def sample_networks(n: int, seed: int):
-    from ..spaces import ArchSpace
-
     space, rng = ArchSpace.default(), np.random.default_rng(seed)
     return [space.sample(rng) for _ in range(n)]
 
@@ -99,7 +98,6 @@ def build(args: argparse.Namespace) -> int:
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
-    from ..workload.from_arch import arch_workload
 
     archs = sample_networks(args.networks, args.seed)
     measured = measure_networks(tqdm(archs, desc="networks", leave=False), args.threads)
@@ -131,7 +129,6 @@ def evaluate_predictors(args: argparse.Namespace) -> int:
     from latency_predictors.learned_predictor import LearnedPredictor
     from latency_predictors.lut_predictor import LutPredictor
 
-    from ..workload.from_arch import arch_workload
 
     lut = LutPredictor.load(Path(args.dir) / "lut.json")
     learned = LearnedPredictor.load(Path(args.dir) / "learned.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from ..errors import Problem, ValidationError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    from ..errors import Problem, ValidationError
     from ..report import build_report
 
     if len(args.run) > 1:

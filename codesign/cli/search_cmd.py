@@ -7,13 +7,17 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..search.executors import EXECUTORS
+from ..yaml_io import dump_yaml
+from ..errors import Problem, ValidationError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="joint search of network and accelerator; writes a run directory")
     p.add_argument("config", metavar="CONFIG", nargs="?", help="search configuration (YAML)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/<name>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the search in RUN_DIR (finished trials are kept)")
-    p.add_argument("--executor", choices=["inline", "pool", "ray"], help="override the configuration's executor")
+    p.add_argument("--executor", choices=list(EXECUTORS), help="override the configuration's executor")
     p.add_argument("--workers", type=int, help="worker processes / Ray CPUs")
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--trials", type=int, help="override the trial budget")
@@ -30,7 +34,6 @@ def check(cfg) -> int:
     """Validate ``cfg`` with its spaces (everything a search needs before its first trial) and print it."""
     from ..search.loop import joint_space, resolved_config
     from ..search.preflight import preflight
-    from ..yaml_io import dump_yaml
 
     joint = joint_space(cfg)
     preflight(cfg, joint)
@@ -40,7 +43,6 @@ def check(cfg) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
-    from ..errors import Problem, ValidationError
     from ..search.config import SearchConfig
     from ..search.front_measurement import measure_front
     from ..search.loop import run_search
@@ -91,7 +93,7 @@ def search(args: argparse.Namespace) -> int:
         print(f"codesign: interrupted; {_kept_trials(run_dir)}", file=sys.stderr)
         return 130
     measure_front(state, progress=not args.no_progress)
-    summary = write_summary(state.cfg, state.store, run_dir)
+    summary = write_summary(run_dir)
     print(f"{summary['trials_settled']}/{summary['budget_trials']} trials ({summary['trials_failed']} failed, "
           f"{summary['trials_infeasible']} infeasible), front of {summary['front_size']}, "
           f"hypervolume {summary['hypervolume']:.4g}; setup {summary['setup_s']:.1f} s + search "
@@ -126,12 +128,12 @@ def _kept_trials(run_dir: Path) -> str:
 def _unmet_constraints(state) -> list[str]:
     """For a search whose finished trials were all infeasible: each constraint and the best value any
     trial reached against its limit."""
-    done = [o for o in state.outcomes if o.flat is not None]
-    if not done or any(o.feasible for o in done):
+    done = [r for r in state.records if r.metrics is not None]
+    if not done or any(r.feasible for r in done):
         return []
     out = []
-    for c in state.cfg.constraints:
-        values = [o.flat[c.metric] for o in done if c.metric in o.flat]
+    for c in state.scoring.constraints:
+        values = [r.metrics[c.metric] for r in done if c.metric in r.metrics]
         if not values:
             continue
         best = min(values) if c.hi is not None else max(values)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from ..checks import Checker
 from ..yaml_io import load_yaml
+from ..errors import Problem, ValidationError
+from ..arch import ArchConfig
+from ..spaces.arch_space import ArchSpace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _threads(value: int | None) -> int | None:
-    from ..errors import Problem, ValidationError
     if value is not None and not 1 <= value <= 1024:
         raise ValidationError(Problem("--threads", f"must be between 1 and 1024, got {value}"))
     return value
@@ -57,7 +59,6 @@ def _load_data(args: argparse.Namespace, resolution: int, channels: int):
 
 
 def train_standalone(args: argparse.Namespace) -> int:
-    from ..arch import ArchConfig
     from ..accuracy.training import TrainConfig, accuracy, train
 
     arch = ArchConfig.from_string(args.arch)
@@ -75,7 +76,6 @@ def train_standalone(args: argparse.Namespace) -> int:
 
 def train_supernet_cmd(args: argparse.Namespace) -> int:
     from ..accuracy.datasets import load_dataset
-    from ..spaces.arch_space import ArchSpace
     from ..accuracy.supernet import Supernet
     from ..accuracy.supernet_training import SupernetTrainConfig, train_supernet
 
@@ -98,7 +98,6 @@ def train_supernet_cmd(args: argparse.Namespace) -> int:
 
 
 def eval_supernet_cmd(args: argparse.Namespace) -> int:
-    from ..arch import ArchConfig
     from ..accuracy.supernet import Supernet
     from ..accuracy.supernet_training import subnet_accuracy
 

@@ -37,19 +37,22 @@ from ..json_io import write_json_atomic
 from ..workload.model_builder import count_params
 from ..workload.onnx_export import export_onnx
 from ..report.run_data import RunData, load_run, versions
-from ..spaces.arch_space import ArchSpace
+from ..search.loop import joint_space
 from ..workload.from_arch import arch_workload
 from . import files
-from .model_card import CARD_FORMAT, UNITS, card_markdown, search_metrics
-from .pick import pick_row
+from ..metric_registry import metric
+from ..run import Run, TUNING_DB_DIR
+from .model_card import CARD_FORMAT, card_markdown, search_metrics
+from ..picks import pick_row
 from .weights import save_weights, trained_network
+from accel_models.zigzag_backend import evaluate_zigzag
 
 ONNX_TOLERANCE = 1e-4  # max |logit difference| onnxruntime vs torch
 TVM_CHECK_TIMEOUT_S = 300.0
 
 
 def default_out(run_dir: Path, trial: int) -> Path:
-    return run_dir / "exports" / f"trial{trial}"
+    return Run(run_dir).export_dir(trial)
 
 
 def _check_onnx(model: torch.nn.Module, sess, onnx_path: Path, images: torch.Tensor) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model, targ
     from latency_predictors.tvm_runtime import compile_model, export_library, is_host_target, parse_target
 
     target = parse_target(target_spec, threads)
-    db = run_dir / "tvm_tuning_db"
+    db = run_dir / TUNING_DB_DIR
     if tune and not is_host_target(target):
         raise ValidationError(Problem("--tune", f"MetaSchedule tuning measures on this machine; tuning for "
                                                 f"`{target_spec}` is not supported (export with --tune 0)"))
@@ -118,18 +121,48 @@ def _tvm_library(root: Path, run_dir: Path, threads: int, tune: int, model, targ
             "batch_sizes": list(batch_sizes), "median_ms_by_batch": {b: r["median_ms"] for b, r in results.items()}}
 
 
+def _onnx_files(staging: Path, model: torch.nn.Module, images: torch.Tensor, threads: int, lap) -> tuple[dict, dict]:
+    """``model.onnx`` (any batch), a sample input and its output, the ONNX-vs-torch checks and the
+    onnxruntime latency on this host."""
+    from latency_predictors.ort_runtime import measure_ort, ort_session
+
+    t = time.perf_counter()
+    export_onnx(model, files.inside(staging, "model.onnx"), dynamic_batch=True)
+    sess = ort_session(staging / "model.onnx", threads=1)
+    checks = _check_onnx(model, sess, staging / "model.onnx", images)
+    sample = images[:1].numpy()
+    np.save(files.inside(staging, "sample_input.npy"), sample)
+    np.save(files.inside(staging, "sample_output.npy"), sess.run(None, {"input": sample})[0])
+    t = lap("onnx_s", t)
+    ort_m = measure_ort(staging / "model.onnx", threads=threads)
+    lap("measure_ort_s", t)
+    return checks, {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
+
+
+def _zigzag_metrics(workload, accel) -> list[dict[str, Any]]:
+    rep = evaluate_zigzag(workload, accel)
+    how = {"source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"}
+    return [{"name": "latency_ms", "value": rep.latency_ms, "unit": metric("latency_ms").unit, **how},
+            {"name": "energy_mj", "value": rep.energy_mj, "unit": metric("energy_mj").unit, **how}]
+
+
+def _checked_batch_sizes(batch_sizes: tuple[int, ...]) -> tuple[int, ...]:
+    out = tuple(sorted(set(batch_sizes)))
+    if not out or min(out) < 1 or max(out) > 1024:
+        raise ValidationError(Problem("--batch-sizes", f"expected batch sizes from 1 to 1024, got {list(out)}"))
+    return out
+
+
 def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None = None, tune: int = 0,
                  weights: str = "auto", threads: int = 1, zigzag: bool = False, force: bool = False,
                  progress: bool = False, target: str | None = None, cc: str | None = None,
                  batch_sizes: tuple[int, ...] = (1,)) -> dict[str, Any]:
-    """Export the trial ``pick`` names (see :mod:`codesign.export.pick`) of the run in ``run_dir``;
+    """Export the trial ``pick`` names (see :mod:`codesign.picks`) of the run in ``run_dir``;
     returns the model card (also written as ``model_card.json``/``.md`` in the bundle). ``target`` and
     ``cc`` build the TVM library for another board (e.g. ``llvm -mtriple=aarch64-linux-gnu
     -mattr=+neon`` with ``aarch64-linux-gnu-g++``); it is then not run here. ``batch_sizes``: one TVM
     library per batch size (the ONNX file takes any batch)."""
-    batch_sizes = tuple(sorted(set(batch_sizes)))
-    if not batch_sizes or min(batch_sizes) < 1 or max(batch_sizes) > 1024:
-        raise ValidationError(Problem("--batch-sizes", f"expected batch sizes from 1 to 1024, got {list(batch_sizes)}"))
+    batch_sizes = _checked_batch_sizes(batch_sizes)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -141,28 +174,22 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
     run_dir = Path(run_dir)
     run: RunData = load_run(run_dir)
     cfg = run.cfg
-    row, rule = pick_row(run.rows, list(cfg.objectives), pick)
+    if cfg is None:
+        raise ValidationError(Problem(str(run_dir), "export needs a network × accelerator run made from a search "
+                                                    "configuration (this run was made through the Python API with "
+                                                    f"its own space: {run.info['run_info'].get('space')})"))
+    row, rule = pick_row(run.rows, run.objectives, pick)
     cand = Candidate.from_string(row["candidate"])
     out = Path(out) if out is not None else default_out(run_dir, row["trial"])
     staging = files.prepare_out_dir(out, force)
     try:
         t = lap("load_run_s", t0)
-        space = ArchSpace.resolve(cfg.arch_space)
+        space = joint_space(cfg).arch
         model, winfo, images = trained_network(cfg, space, run_dir, cand.arch, weights, progress=progress)
         save_weights(model, files.inside(staging, "weights.pt"))
         t = lap("weights_s", t)
-        export_onnx(model, files.inside(staging, "model.onnx"), dynamic_batch=True)
-        from latency_predictors.ort_runtime import measure_ort, ort_session
-
-        sess = ort_session(staging / "model.onnx", threads=1)
-        checks = _check_onnx(model, sess, staging / "model.onnx", images)
-        sample = images[:1].numpy()
-        np.save(files.inside(staging, "sample_input.npy"), sample)
-        np.save(files.inside(staging, "sample_output.npy"), sess.run(None, {"input": sample})[0])
-        t = lap("onnx_s", t)
-        ort_m = measure_ort(staging / "model.onnx", threads=threads)
-        measured = {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
-        t = lap("measure_ort_s", t)
+        checks, measured = _onnx_files(staging, model, images, threads, lap)
+        t = time.perf_counter()
         tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc, batch_sizes)
         if not tvm_info.get("cross_compiled"):
             checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
@@ -176,13 +203,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         files.write_text(staging, "search_config.yaml", (run_dir / "config.yaml").read_text())
         metrics = search_metrics(cfg, row)
         if zigzag:
-            from accel_models.zigzag_backend import evaluate_zigzag
-
-            rep = evaluate_zigzag(workload, cand.accel)
-            metrics += [{"name": "latency_ms", "value": rep.latency_ms, "unit": UNITS["latency_ms"],
-                         "source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"},
-                        {"name": "energy_mj", "value": rep.energy_mj, "unit": UNITS["energy_mj"],
-                         "source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"}]
+            metrics += _zigzag_metrics(workload, cand.accel)
         t = lap("accelerator_files_s", t)
         card = {
             "format": CARD_FORMAT, "title": f"{cfg.name}: trial {row['trial']} ({pick})",

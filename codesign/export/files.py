@@ -11,6 +11,8 @@ from ..accel import AccelConfig
 from ..errors import Problem, ValidationError
 from ..layer import Layer
 from ..yaml_io import dump_yaml
+from accel_models.timeloop_backend import write_spec
+from accel_models.zigzag_backend import accelerator_yaml, mapping_yaml, network_workload
 
 TEMPLATES = "codesign.export"
 
@@ -41,9 +43,6 @@ def copy_template(root: Path, name: str, relative: str) -> Path:
 
 def write_accelerator_files(root: Path, accel: AccelConfig, workload: list[Layer], name: str) -> list[Path]:
     """The accelerator as codesign YAML, as zigzag-dse inputs (+ a runner) and as a Timeloop spec."""
-    from accel_models.timeloop_backend import write_spec
-    from accel_models.zigzag_backend import accelerator_yaml, mapping_yaml, network_workload
-
     written = [write_text(root, "accelerator/accelerator.yaml",
                           accel.to_yaml(name=name, description=f"exported by codesign: {accel.key}")),
                write_text(root, "accelerator/zigzag/accelerator.yaml", dump_yaml(accelerator_yaml(accel))),

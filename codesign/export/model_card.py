@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metric_registry import metric, metric_names
 from ..search.config import SearchConfig
+from ..accel import AccelConfig
 
 CARD_FORMAT = "codesign.model_card.v1"
-
-UNITS = {"accuracy": "fraction", "latency_ms": "ms", "energy_mj": "mJ", "area_mm2": "mm²", "params": "parameters",
-         "macs": "MACs", "measured_latency_ms": "ms", "predicted_latency_ms": "ms", "device_latency_ms": "ms"}
 
 
 def accuracy_fidelity(cfg: SearchConfig) -> str:
@@ -37,8 +36,12 @@ def search_metrics(cfg: SearchConfig, row: dict[str, Any]) -> list[dict[str, Any
               "predicted_latency_ms": ("search (block_lut)", f"block latency table {cfg.measure.predictor} for the "
                                                             "search host (a prediction, not a measurement)"),
               "device_latency_ms": ("search (device model)", _device_fidelity(cfg.measure.device))}
-    return [{"name": m, "value": row[m], "unit": UNITS[m], "source": source[m][0], "fidelity": source[m][1]}
-            for m in UNITS if row.get(m) is not None]
+    names = metric_names()
+    return [{"name": m, "value": row[m], "unit": metric(m).unit,
+             "source": source.get(m, ("search (evaluator)", ""))[0],
+             "fidelity": source.get(m, ("", metric(m).description))[1]}
+            for m in sorted(row, key=lambda k: names.index(k) if k in names else len(names))
+            if m in names and row.get(m) is not None]
 
 
 def _device_fidelity(path: str | None) -> str:
@@ -77,8 +80,6 @@ def _check_value(key: str, value: Any) -> Any:
 
 
 def _accelerator_section(card: dict[str, Any]) -> str:
-    from ..accel import AccelConfig
-
     accel = AccelConfig.from_string(card["accel"])
     rows = [{"field": k, "value": v} for k, v in accel.to_dict().items()]
     return ("The accelerator the metrics above refer to (`accelerator/accelerator.yaml`; zigzag-dse and "

@@ -13,6 +13,8 @@ from types import ModuleType
 
 from ..errors import DecodeError, Problem
 from . import fbnet, imagenet, nasbench201
+from ..arch import ArchConfig
+from ..workload.from_arch import arch_workload
 
 FAMILIES: dict[str, ModuleType] = {"nasbench201": nasbench201, "fbnet": fbnet, "imagenet": imagenet}
 
@@ -38,8 +40,6 @@ def network_workload(arch: str, batch: int = 1):
     """The layers of any supported architecture string at ``batch`` images."""
     family = family_of(arch)
     if family == "ibn":
-        from ..arch import ArchConfig
-        from ..workload.from_arch import arch_workload
         return arch_workload(ArchConfig.from_string(arch), batch)
     return FAMILIES[family].workload(arch, batch)
 
@@ -48,7 +48,6 @@ def network_module(arch: str):
     """A torch module (eval mode) of any supported architecture string."""
     family = family_of(arch)
     if family == "ibn":
-        from ..arch import ArchConfig
         from ..workload.model_builder import build_model
         return build_model(ArchConfig.from_string(arch)).eval()
     if family == "imagenet":

@@ -20,9 +20,14 @@ from plotly.offline import get_plotlyjs
 
 from ..accel import AccelConfig
 from ..arch import ArchConfig, block_rows
+from ..run import REPORT_FILE
+from ..picks import KNEE_RULE, pick_names, pick_row
 from . import figures
-from ..export.pick import KNEE_RULE, NAMED_PICKS, pick_row
 from .run_data import RunData, load_run
+from accel_models.report import ENERGY_COMPONENTS, LATENCY_TERMS
+from ..errors import ValidationError
+from accel_models.registry import evaluate
+from ..workload.from_arch import arch_workload
 
 MAX_DRILLDOWN = 24  # front points given a per-layer section (most accurate first)
 
@@ -66,8 +71,6 @@ def _table(rows: list[dict[str, Any]], cols: list[str], table_id: str) -> str:
 
 def _layer_terms_table(rep: Any, table_id: str) -> str:
     """Per layer: bound, utilization, the named latency terms (cycles) and energy per level (µJ)."""
-    from accel_models.report import ENERGY_COMPONENTS, LATENCY_TERMS
-
     rows = [{"layer": l.name, "op": l.op, "MACs": l.macs, "latency µs": round(l.latency_ms * 1e3, 3), "bound": l.bound,
              "util": round(l.utilization, 3),
              **{f"{t} cyc": round(l.terms_cycles.get(t, 0.0)) for t in LATENCY_TERMS},
@@ -92,10 +95,6 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
     rows = [{"trial": r["trial"], "analytical_ms": r["latency_ms"], "measured_cpu_ms": r.get("measured_latency_ms")}
             for r in run.front]
     if zigzag and run.front:
-        from accel_models.registry import evaluate
-
-        from ..workload.from_arch import arch_workload
-
         for row, r in zip(rows, run.front):
             rep = evaluate(arch_workload(ArchConfig.from_string(r["arch"])), AccelConfig.from_string(r["accel"]), "zigzag")
             row["zigzag_ms"] = rep.latency_ms
@@ -165,7 +164,7 @@ def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path
 
     paths = []
     done = [r for r in run.rows if r["state"] == "COMPLETE"]
-    for x, y in figures.PAIRS:
+    for x, y in run.pairs:
         fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
         for subset, kw in (([r for r in done if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
                            ([r for r in done if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
@@ -174,14 +173,14 @@ def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path
             ax.scatter([r[x]], [r[y]], marker="*", s=160, c="#ffbf00", edgecolors="black", zorder=3)
             ax.annotate(", ".join(picks[r["trial"]]), (r[x], r[y]), textcoords="offset points", xytext=(6, 6), fontsize=8)
         for axis, m in (("x", x), ("y", y)):
-            if m != "accuracy" and any((r.get(m) or 0) > 0 for r in done):  # log needs a positive value
+            if figures.axis_type(m) == "log" and any((r.get(m) or 0) > 0 for r in done):  # log needs a positive value
                 getattr(ax, f"set_{axis}scale")("log")
         if not done:
             ax.text(0.5, 0.5, "no finished trial", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel(figures.LABELS[x])
-        ax.set_ylabel(figures.LABELS[y])
+        ax.set_xlabel(figures.label(x))
+        ax.set_ylabel(figures.label(y))
         ax.legend()
-        ax.set_title(run.cfg.name)
+        ax.set_title(run.name)
         fig.tight_layout()
         p = out_dir / f"front_{y}_vs_{x}.png"
         fig.savefig(p)
@@ -202,75 +201,105 @@ def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path
 
 def _named_picks(run: RunData) -> dict[int, list[str]]:
     """trial number → the ``--pick`` names that would export it."""
-    from ..errors import ValidationError
-
     out: dict[int, list[str]] = {}
-    for name in NAMED_PICKS:
+    for name in pick_names(run.objectives):
         try:
-            row, _ = pick_row(run.rows, list(run.cfg.objectives), name)
+            row, _ = pick_row(run.rows, run.objectives, name)
         except ValidationError:  # no front yet, or a metric the run did not record
             continue
         out.setdefault(row["trial"], []).append(name)
     return out
 
 
+def _summary(run: RunData) -> dict[str, Any]:
+    info, cfg = run.info, run.cfg
+    hv = next(iter(run.hv.values()))
+    out = {"name": run.name, "searcher": info["run_info"].get("searcher"), "seed": info["run_info"].get("seed"),
+           "budget": f"{info['trials_settled']} of {info['budget_trials']} trials", "failed": info["trials_failed"],
+           "infeasible": info["trials_infeasible"], "front size": len(run.front), "hypervolume": hv[-1] if hv else 0.0,
+           "objectives": ", ".join(f"{o.metric} ({o.direction})" for o in run.objectives),
+           "wall time (s)": round(info["elapsed_s"], 1), "setup (s)": info["setup_timings_s"]}
+    if cfg is not None:
+        out.update({"mode": cfg.mode, "accuracy fidelity": cfg.accuracy.fidelity, "cost model": cfg.backend,
+                    "measured on": f"{cfg.measure.runtime} ({cfg.measure.trials})"})
+    else:
+        out.update({"space": info["run_info"].get("space"), "evaluator": info["run_info"].get("evaluator")})
+    return {**out, "store": info["storage"], "host": info["host"], "versions": info["versions"]}
+
+
+def _status(run: RunData) -> list[str]:
+    finished = [r for r in run.rows if r["state"] == "COMPLETE"]
+    if not finished:
+        return ["<p><strong>No trial finished: every trial failed.</strong> Their reasons are listed under "
+                "<em>Failed trials</em> below; the plots are empty.</p>"]
+    if not any(r["feasible"] for r in finished):
+        return ["<p><strong>No feasible trial:</strong> every finished trial breaks a constraint "
+                f"({html.escape(', '.join(c.describe() for c in run.constraints))}); the front is empty.</p>"]
+    return []
+
+
+def _front_section(run: RunData, picks: dict[int, list[str]]) -> str:
+    first = run.objectives[0]
+    sign = -1.0 if first.direction == "maximize" else 1.0
+    ordered = sorted(run.front, key=lambda r: sign * r[first.metric])
+    ids = ["arch", "accel"] if run.joint else ["candidate"]
+    cols = ["trial", "pick", *run.metrics, *ids]
+    rows = [{**r, "pick": ", ".join(picks.get(r["trial"], []))} for r in ordered]
+    how = (f"<p>Export a point with <code>codesign export {html.escape(str(run.run_dir))} --pick knee</code> "
+           f"(or {', '.join(f'<code>{n}</code>' for n in pick_names(run.objectives)[1:])}, a trial number). "
+           if run.joint else "<p>Named points: " + ", ".join(pick_names(run.objectives)) + ". ")
+    return "<h2>Front (click a column to sort)</h2>" + _table(rows, cols, "front") + how + \
+        f"Knee: the {html.escape(KNEE_RULE)}.</p>"
+
+
+def _drilldown(run: RunData) -> str:
+    """Per front point (best first objective first): network, accelerator and per-layer costs from
+    the run's cost model."""
+    first = run.objectives[0]
+    sign = -1.0 if first.direction == "maximize" else 1.0
+    drill = []
+    for r in sorted(run.front, key=lambda r: sign * r[first.metric])[:MAX_DRILLDOWN]:
+        arch, accel = ArchConfig.from_string(r["arch"]), AccelConfig.from_string(r["accel"])
+        fig, rep = figures.layer_costs(arch, accel, run.cfg.backend)
+        head = ", ".join(figures._value(m, r[m]) for m in run.metrics[:5] if r.get(m) is not None)
+        drill.append(f"<details><summary>trial {r['trial']}: {html.escape(head)}</summary>"
+                     f"<p><code>{html.escape(r['candidate'])}</code></p><div class=\"grid\"><div>"
+                     f"<h4>Network</h4>{_network_table(arch)}</div><div><h4>Accelerator</h4>"
+                     f"<pre>{html.escape(accel.to_yaml())}</pre></div></div>{_fig(fig, 'layers' + str(r['trial']))}"
+                     f"<details><summary>per-layer terms ({html.escape(run.cfg.backend)})</summary>"
+                     f"{_layer_terms_table(rep, 'terms' + str(r['trial']))}</details></details>")
+    return "<h2>Front points in detail</h2>" + "".join(drill)
+
+
 def build_report(run_dir: str | Path, zigzag: bool = False) -> dict[str, Any]:
     """Write ``report.html`` and PNGs into ``run_dir``; returns paths, sizes and seconds taken."""
     start = time.perf_counter()
     run = load_run(run_dir)
-    cfg = run.cfg
-    cons = {c.metric: c.hi for c in cfg.constraints if c.hi is not None}
-    parts = []
-    summary = {"name": cfg.name, "mode": cfg.mode, "searcher": cfg.searcher, "seed": cfg.seed,
-               "budget": f"{run.info['trials_settled']} of {cfg.trials} trials", "failed": run.info["trials_failed"],
-               "infeasible": run.info["trials_infeasible"], "front size": len(run.front),
-               "hypervolume": next(iter(run.hv.values()))[-1] if next(iter(run.hv.values())) else 0.0,
-               "wall time (s)": round(run.info["elapsed_s"], 1), "setup (s)": run.info["setup_timings_s"],
-               "accuracy fidelity": cfg.accuracy.fidelity, "cost model": cfg.backend,
-               "measured on": f"{cfg.measure.runtime} ({cfg.measure.trials})", "store": run.info["storage"],
-               "host": run.info["host"], "versions": run.info["versions"]}
-    finished = [r for r in run.rows if r["state"] == "COMPLETE"]
-    if not finished:
-        parts.append("<p><strong>No trial finished: every trial failed.</strong> Their reasons are listed under "
-                     "<em>Failed trials</em> below; the plots are empty.</p>")
-    elif not any(r["feasible"] for r in finished):
-        parts.append("<p><strong>No feasible trial:</strong> every finished trial breaks a constraint "
-                     f"({html.escape(', '.join(c.describe() for c in cfg.constraints))}); the front is empty.</p>")
-    parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": _plain(v)} for k, v in summary.items()],
+    cons = {c.metric: c.hi for c in run.constraints if c.hi is not None}
+    parts = _status(run)
+    parts.append("<h2>Summary</h2>" + _table([{"field": k, "value": _plain(v)} for k, v in _summary(run).items()],
                                              ["field", "value"], "summary"))
     picks = _named_picks(run)
+    three = [o.metric for o in run.objectives[:3]]
+    axes = (three[1], three[2], three[0]) if len(three) == 3 and run.objectives[0].direction == "maximize" else tuple(three)
     parts.append("<h2>Pareto front</h2><div class=\"grid\">" + "".join(
         f"<div>{_fig(figures.pareto_pair(run.rows, x, y, cons, picks), f'pair{i}')}</div>"
-        for i, (x, y) in enumerate(figures.PAIRS)) + f"<div>{_fig(figures.pareto_3d(run.rows), 'front3d')}</div></div>")
+        for i, (x, y) in enumerate(run.pairs))
+        + (f"<div>{_fig(figures.pareto_3d(run.rows, axes), 'front3d')}</div>" if len(three) == 3 else "") + "</div>")
     parts.append("<h2>Hypervolume against trials</h2>" + _fig(figures.hv_history(run.hv), "hv"))
-    cols = ["trial", "pick", "accuracy", "latency_ms", "energy_mj", "area_mm2", "params", "macs",
-            "measured_latency_ms"] + (["device_latency_ms"] if cfg.measure.device else []) + ["arch", "accel"]
-    front_rows = [{**r, "pick": ", ".join(picks.get(r["trial"], []))} for r in sorted(run.front, key=lambda r: -r["accuracy"])]
-    parts.append("<h2>Front (click a column to sort)</h2>" + _table(front_rows, cols, "front")
-                 + f"<p>Export a point with <code>codesign export {html.escape(str(run_dir))} --pick knee</code> "
-                   f"(or <code>max-accuracy</code>, <code>min-latency</code>, <code>min-energy</code>, a trial "
-                   f"number). Knee: the {html.escape(KNEE_RULE)}.</p>")
-    drill = []
-    for r in sorted(run.front, key=lambda r: -r["accuracy"])[:MAX_DRILLDOWN]:
-        arch, accel = ArchConfig.from_string(r["arch"]), AccelConfig.from_string(r["accel"])
-        fig, rep = figures.layer_costs(arch, accel)
-        drill.append(f"<details><summary>trial {r['trial']}: accuracy {r['accuracy']:.4f}, {r['latency_ms']:.4g} ms, "
-                     f"{r['energy_mj']:.4g} mJ, {r['area_mm2']:.3g} mm²</summary>"
-                     f"<p><code>{html.escape(r['candidate'])}</code></p><div class=\"grid\"><div>"
-                     f"<h4>Network</h4>{_network_table(arch)}</div><div><h4>Accelerator</h4>"
-                     f"<pre>{html.escape(accel.to_yaml())}</pre></div></div>{_fig(fig, 'layers' + str(r['trial']))}"
-                     f"<details><summary>per-layer terms</summary>{_layer_terms_table(rep, 'terms' + str(r['trial']))}"
-                     f"</details></details>")
-    parts.append("<h2>Front points in detail</h2>" + "".join(drill))
-    fid_html, fid = _fidelity(run, zigzag)
-    parts.append("<h2>How far to trust the numbers</h2>" + fid_html)
+    parts.append(_front_section(run, picks))
+    fid = {}
+    if run.joint:
+        parts.append(_drilldown(run))
+        fid_html, fid = _fidelity(run, zigzag)
+        parts.append("<h2>How far to trust the numbers</h2>" + fid_html)
     failed = [r for r in run.rows if r["state"] == "FAIL"]
     if failed:
         parts.append("<h2>Failed trials</h2>" + _table(failed, ["trial", "index", "candidate", "error"], "failed"))
     parts.append("<p>All trials: <a href=\"trials.csv\">trials.csv</a>.</p>")
-    page = _PAGE.format(title=html.escape(f"codesign report: {cfg.name}"), plotlyjs=get_plotlyjs(),
+    page = _PAGE.format(title=html.escape(f"codesign report: {run.name}"), plotlyjs=get_plotlyjs(),
                         body="\n".join(parts))
-    out = Path(run_dir) / "report.html"
+    out = Path(run_dir) / REPORT_FILE
     tmp = out.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)

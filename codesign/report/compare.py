@@ -17,7 +17,8 @@ from plotly.offline import get_plotlyjs
 
 from ..errors import Problem, ValidationError
 from .build import _PAGE, _fig, _table
-from .figures import LABELS, PAIRS, _hover
+from . import figures
+from .figures import _hover, axis_type
 from .run_data import RunData, load_run
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -25,7 +26,7 @@ COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e3
 
 def _label(run: RunData, names: list[str]) -> str:
     """The run's name, or its directory when two runs share a name."""
-    return run.cfg.name if names.count(run.cfg.name) == 1 else str(run.run_dir)
+    return run.name if names.count(run.name) == 1 else str(run.run_dir)
 
 
 def overlay_pair(runs: list[RunData], labels: list[str], x: str, y: str) -> go.Figure:
@@ -45,8 +46,8 @@ def overlay_pair(runs: list[RunData], labels: list[str], x: str, y: str) -> go.F
                                  line=dict(color=color, shape="hv", width=1),
                                  marker=dict(color=color, size=9, line=dict(width=1, color="black")),
                                  hovertext=[_hover(r) for r in front], hoverinfo="text"))
-    fig.update_layout(xaxis_title=LABELS[x], yaxis_title=LABELS[y], height=440, margin=dict(l=60, r=20, t=30, b=50),
-                      xaxis_type="log" if x != "accuracy" else None, yaxis_type="log" if y != "accuracy" else None)
+    fig.update_layout(xaxis_title=figures.label(x), yaxis_title=figures.label(y), height=440, margin=dict(l=60, r=20, t=30, b=50),
+                      xaxis_type=axis_type(x), yaxis_type=axis_type(y))
     return fig
 
 
@@ -65,10 +66,13 @@ def _summary_rows(runs: list[RunData], labels: list[str]) -> list[dict[str, Any]
     rows = []
     for run, label in zip(runs, labels):
         final_hv = max((v[-1] for v in run.hv.values() if v), default=0.0)
-        best = max((r["accuracy"] for r in run.front), default=None)
-        rows.append({"run": label, "directory": str(run.run_dir), "searcher": run.cfg.searcher, "mode": run.cfg.mode,
+        first = run.objectives[0]
+        values = [r[first.metric] for r in run.front if r.get(first.metric) is not None]
+        best = (max(values) if first.direction == "maximize" else min(values)) if values else None
+        rows.append({"run": label, "directory": str(run.run_dir), "searcher": run.info["run_info"].get("searcher"),
+                     "mode": "phase" if len(run.info["run_info"].get("phases", [])) > 1 else "joint",
                      "trials": len(run.rows), "front": len(run.front), "hypervolume": round(final_hv, 4),
-                     "best accuracy": best})
+                     "best": best})
     return rows
 
 
@@ -78,13 +82,18 @@ def build_comparison(run_dirs: list[str | Path], out_dir: str | Path) -> dict[st
     if len(run_dirs) < 2:
         raise ValidationError(Problem("runs", f"comparing needs at least two run directories, got {len(run_dirs)}"))
     runs = [load_run(d) for d in run_dirs]
-    names = [r.cfg.name for r in runs]
+    names = [r.name for r in runs]
+    pairs = runs[0].pairs
+    if any(r.pairs != pairs for r in runs[1:]):
+        raise ValidationError(Problem("runs", "the runs do not share objectives: " + "; ".join(
+            f"{r.run_dir}: {', '.join(o.metric for o in r.objectives)}" for r in runs)))
     labels = [_label(r, names) for r in runs]
     parts = [f"<h1>codesign: {len(runs)} runs compared</h1>",
              "<h2>Runs</h2>" + _table(_summary_rows(runs, labels), ["run", "directory", "searcher", "mode", "trials",
-                                                                   "front", "hypervolume", "best accuracy"], "runs"),
+                                                                   "front", "hypervolume", "best"], "runs")
+             + f"<p>best: each run's best {html.escape(runs[0].objectives[0].metric)} on its front.</p>",
              "<h2>Fronts overlaid</h2><div class=\"grid\">"
-             + "".join(f"<div>{_fig(overlay_pair(runs, labels, x, y), f'pair{i}')}</div>" for i, (x, y) in enumerate(PAIRS))
+             + "".join(f"<div>{_fig(overlay_pair(runs, labels, x, y), f'pair{i}')}</div>" for i, (x, y) in enumerate(pairs))
              + "</div>",
              "<h2>Hypervolume against trials</h2>" + _fig(overlay_hv(runs, labels), "hv")
              + "<p>Each curve uses its own run's reference point; compare them only when the runs share objectives "

@@ -7,16 +7,32 @@ import plotly.graph_objects as go
 
 from ..accel import AccelConfig
 from ..arch import ArchConfig
-
-LABELS = {"accuracy": "accuracy", "latency_ms": "accelerator latency (ms)", "energy_mj": "energy (mJ)",
-          "area_mm2": "area (mm²)", "measured_latency_ms": "measured CPU latency (ms)", "params": "parameters",
-          "macs": "MACs"}
-PAIRS = (("latency_ms", "accuracy"), ("energy_mj", "accuracy"), ("latency_ms", "energy_mj"))
+from ..metric_registry import is_metric, metric
+from accel_models.registry import evaluate
+from ..workload.from_arch import arch_workload
 
 
-def _hover(r: dict[str, Any]) -> str:
-    return (f"trial {r['trial']}<br>acc {r['accuracy']:.4f} · {r['latency_ms']:.4g} ms · {r['energy_mj']:.4g} mJ · "
-            f"{r['area_mm2']:.3g} mm²<br>{r['arch']}<br>{r['accel']}")
+def label(name: str) -> str:
+    """An axis title: the metric registry's label (a name it does not know, as is)."""
+    return metric(name).label if is_metric(name) else name
+
+
+def axis_type(name: str) -> str | None:
+    """``log`` for a log-scaled metric, else plotly's default."""
+    return "log" if is_metric(name) and metric(name).scale == "log" else None
+
+
+def _value(name: str, v: Any) -> str:
+    unit = metric(name).unit if is_metric(name) else ""
+    text = f"{v:.4f}" if unit == "fraction" else f"{v:.4g}" if isinstance(v, float) else str(v)
+    return f"{name} {text}"
+
+
+def _hover(r: dict[str, Any], metrics: list[str] | None = None) -> str:
+    metrics = metrics or [k for k, v in r.items() if v is not None and k not in ("trial", "index") and is_metric(k)]
+    values = " · ".join(_value(m, r[m]) for m in metrics if r.get(m) is not None)
+    where = f"{r['arch']}<br>{r['accel']}" if r.get("arch") else str(r.get("candidate", ""))
+    return f"trial {r['trial']}<br>{values}<br>{where}"
 
 
 def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[str, float],
@@ -37,28 +53,30 @@ def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[st
                                  name="picks", text=[", ".join(picks[r["trial"]]) for r in picked],
                                  textposition="top center", hovertext=[_hover(r) for r in picked], hoverinfo="text",
                                  marker=dict(symbol="star", size=15, color="#ffbf00", line=dict(width=1, color="black"))))
-    for metric, bound in constraints.items():
-        if metric == x:
-            fig.add_vline(x=bound, line_dash="dash", annotation_text=f"{metric} ≤ {bound:g}")
-        if metric == y:
-            fig.add_hline(y=bound, line_dash="dash", annotation_text=f"{metric} ≤ {bound:g}")
-    fig.update_layout(xaxis_title=LABELS[x], yaxis_title=LABELS[y], height=420, margin=dict(l=60, r=20, t=30, b=50),
-                      xaxis_type="log" if x != "accuracy" else None, yaxis_type="log" if y != "accuracy" else None)
+    for name, bound in constraints.items():
+        if name == x:
+            fig.add_vline(x=bound, line_dash="dash", annotation_text=f"{name} ≤ {bound:g}")
+        if name == y:
+            fig.add_hline(y=bound, line_dash="dash", annotation_text=f"{name} ≤ {bound:g}")
+    fig.update_layout(xaxis_title=label(x), yaxis_title=label(y), height=420, margin=dict(l=60, r=20, t=30, b=50),
+                      xaxis_type=axis_type(x), yaxis_type=axis_type(y))
     return fig
 
 
-def pareto_3d(rows: list[dict[str, Any]]) -> go.Figure:
+def pareto_3d(rows: list[dict[str, Any]], axes: tuple[str, str, str] = ("latency_ms", "energy_mj", "accuracy")) -> go.Figure:
+    """The front in three objectives (x, y, z)."""
+    x, y, z = axes
     done = [r for r in rows if r["state"] == "COMPLETE" and r["feasible"]]
     fig = go.Figure()
     for name, subset, color, size in (("feasible", [r for r in done if not r["on_front"]], "#b0b8c8", 3),
                                       ("Pareto front", [r for r in done if r["on_front"]], "#d62728", 6)):
-        fig.add_trace(go.Scatter3d(x=[r["latency_ms"] for r in subset], y=[r["energy_mj"] for r in subset],
-                                   z=[r["accuracy"] for r in subset], mode="markers", name=name,
+        fig.add_trace(go.Scatter3d(x=[r[x] for r in subset], y=[r[y] for r in subset],
+                                   z=[r[z] for r in subset], mode="markers", name=name,
                                    marker=dict(color=color, size=size), hovertext=[_hover(r) for r in subset],
                                    hoverinfo="text"))
     fig.update_layout(height=520, margin=dict(l=0, r=0, t=30, b=0),
-                      scene=dict(xaxis_title="latency (ms)", yaxis_title="energy (mJ)", zaxis_title="accuracy",
-                                 xaxis_type="log", yaxis_type="log"))
+                      scene=dict(xaxis_title=label(x), yaxis_title=label(y), zaxis_title=label(z),
+                                 xaxis_type=axis_type(x), yaxis_type=axis_type(y), zaxis_type=axis_type(z)))
     return fig
 
 
@@ -70,14 +88,12 @@ def hv_history(hv: dict[str, list[float]]) -> go.Figure:
     return fig
 
 
-def layer_costs(arch: ArchConfig, accel: AccelConfig) -> tuple[go.Figure, Any]:
-    """Per-layer latency and energy bars of ``arch`` on ``accel`` (analytical model), coloured by bound."""
-    from accel_models.registry import evaluate
+def layer_costs(arch: ArchConfig, accel: AccelConfig, backend: str = "analytical") -> tuple[go.Figure, Any]:
+    """Per-layer latency and energy bars of ``arch`` on ``accel`` (the run's cost model), coloured by bound."""
     from plotly.subplots import make_subplots
 
-    from ..workload.from_arch import arch_workload
 
-    rep = evaluate(arch_workload(arch), accel, "analytical")
+    rep = evaluate(arch_workload(arch), accel, backend)
     names = [f"{i}:{c.name}" for i, c in enumerate(rep.layers)]
     colors = ["#1f77b4" if c.bound == "compute" else "#ff7f0e" for c in rep.layers]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("latency (ms) — blue compute-bound, "

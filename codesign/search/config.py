@@ -13,15 +13,17 @@ from ..errors import ValidationError
 from ..accuracy.supernet_training import SupernetTrainConfig
 from ..accuracy.training import TrainConfig
 from ..yaml_io import load_yaml
-from .objectives import METRICS, Constraint, Objective
+from .executors import EXECUTORS, ExecutorConfig
+from .objectives import Constraint, Objective
+from ..metric_registry import METRICS, metric as metric_spec, metric_names
+from ..spaces.registry import SPACES
+from searchers.base import SEARCHERS, searcher_class
+from accel_models.registry import BACKENDS
 from .rewards import REWARD_KINDS, Reward
 
 FIDELITIES = ("proxy", "supernet", "predictor")
-BACKENDS = ("analytical", "zigzag")
 RUNTIMES = ("none", "ort", "tvm")
-EXECUTORS = ("inline", "pool", "ray")
 MODES = ("joint", "phase")
-SEARCHERS = ("random", "evolution", "reinforce", "nsga2", "tpe", "oneshot")
 _NAME = r"[A-Za-z0-9_.\-]{1,64}"
 
 
@@ -60,21 +62,13 @@ class MeasureConfig:
 
 
 @dataclass(frozen=True)
-class ExecutorConfig:
-    kind: str = "inline"
-    workers: int = 2
-    address: str | None = None
-    timeout_s: float = 600.0
-    memory_mb: int | None = None
-
-
-@dataclass(frozen=True)
 class SearchConfig:
     name: str = "search"
     seed: int = 0
     mode: str = "joint"
     arch_space: str = "ibn_32_compact"
     hw_space: str = "nahas_like"
+    space_name: str | None = None  # a registered space plug-in (instead of arch × hw)
     phase_accelerator: str = "median"  # the hardware space's middle option per field, or a template name/path/string
     data: str = "digits"
     data_path: str | None = None
@@ -116,7 +110,7 @@ class SearchConfig:
         v["accuracy"] = _accuracy(chk, m.get("accuracy") or {}, source)
         hw = chk.mapping(m.get("hardware") or {}, "hardware", optional=("backend",)) or {}
         if "backend" in hw:
-            v["backend"] = chk.choice(hw["backend"], "hardware.backend", BACKENDS)
+            v["backend"] = BACKENDS.check_name(chk, hw["backend"], "hardware.backend")
         v["measure"] = _measure(chk, m.get("measure") or {})
         v["objectives"] = _objectives(chk, m.get("objectives"))
         v["constraints"] = _constraints(chk, m.get("constraints") or {})
@@ -138,6 +132,9 @@ class SearchConfig:
         if "device_latency_ms" in metrics and (v["measure"] is None or not v["measure"].device):
             chk.fail("measure", "an objective or constraint on device_latency_ms needs "
                                 "`measure: {device: DEVICE.json}` (from `codesign device fit`)")
+        if v.get("space_name") and v.get("mode") == "phase":
+            chk.fail("mode", "phase mode splits the built-in network × accelerator space; a registered space "
+                             "(space.name) searches jointly")
         if v.get("searcher") == "oneshot" and v["accuracy"] is not None and v["accuracy"].fidelity == "proxy":
             chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
@@ -154,7 +151,8 @@ class SearchConfig:
             acc["samples_file"] = a.samples_file
         return {
             "name": self.name, "seed": self.seed, "mode": self.mode,
-            "space": {"arch": self.arch_space, "hw": self.hw_space, "phase_accelerator": self.phase_accelerator},
+            "space": ({"name": self.space_name} if self.space_name else {"arch": self.arch_space, "hw": self.hw_space})
+            | {"phase_accelerator": self.phase_accelerator},
             "data": {"name": self.data, "path": self.data_path, "seed": self.data_seed},
             "accuracy": acc,
             "hardware": {"backend": self.backend},
@@ -173,10 +171,14 @@ class SearchConfig:
 def _space(chk: Checker, s: Any, v: dict) -> None:
     if s is None:
         return
-    s = chk.mapping(s, "space", optional=("arch", "hw", "phase_accelerator")) or {}
+    s = chk.mapping(s, "space", optional=("arch", "hw", "phase_accelerator", "name")) or {}
     for key, target in (("arch", "arch_space"), ("hw", "hw_space"), ("phase_accelerator", "phase_accelerator")):
         if key in s:
             v[target] = chk.string(s[key], f"space.{key}", r"\S{1,512}", "a shipped name or a YAML path")
+    if s.get("name") is not None:
+        if "arch" in s or "hw" in s:
+            chk.fail("space.name", "a registered space replaces `arch` and `hw`: give one or the other")
+        v["space_name"] = SPACES.check_name(chk, s["name"], "space.name")
 
 
 def _data(chk: Checker, d: Any, v: dict) -> None:
@@ -271,15 +273,18 @@ def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:
         o = chk.mapping(o, p, required=("metric",), optional=("direction", "reference", "scale"))
         if o is None:
             continue
-        metric = chk.choice(o.get("metric"), f"{p}.metric", METRICS)
-        if metric is None:
+        name = METRICS.check_name(chk, o.get("metric"), f"{p}.metric")
+        if name is None:
             continue
-        direction = chk.choice(o.get("direction", METRICS[metric]), f"{p}.direction", ("minimize", "maximize"))
-        scale = chk.choice(o.get("scale", "linear" if metric == "accuracy" else "log"), f"{p}.scale", ("linear", "log"))
+        spec = metric_spec(name)
+        direction = chk.choice(o.get("direction", spec.direction), f"{p}.direction", ("minimize", "maximize"))
+        scale = chk.choice(o.get("scale", spec.scale), f"{p}.scale", ("linear", "log"))
         ref = None
         if o.get("reference") is not None:
             ref = chk.number(o["reference"], f"{p}.reference", 0.0, 1e12, lo_open=scale == "log")
-        out.append(Objective(metric, direction, ref, scale))
+        elif spec.reference is not None and scale == spec.scale:
+            ref = spec.reference
+        out.append(Objective(name, direction, ref, scale))
     names = [o.metric for o in out]
     if len(set(names)) != len(names):
         chk.fail("objectives", f"each metric may appear once, got {names}")
@@ -287,7 +292,7 @@ def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:
 
 
 def _constraints(chk: Checker, cons: Any) -> tuple[Constraint, ...] | None:
-    cons = chk.mapping(cons, "constraints", optional=METRICS)
+    cons = chk.mapping(cons, "constraints", optional=metric_names())
     if cons is None:
         return None
     out = []
@@ -312,7 +317,7 @@ def _reward(chk: Checker, r: Any) -> Reward | None:
         return None
     kind = chk.choice(r.get("kind", "mnas_soft"), "reward.kind", REWARD_KINDS)
     quality = chk.choice(r.get("quality", "accuracy"), "reward.quality", ("accuracy",))
-    targets = chk.mapping(r.get("targets") or {}, "reward.targets", optional=METRICS) or {}
+    targets = chk.mapping(r.get("targets") or {}, "reward.targets", optional=metric_names()) or {}
     t = {k: chk.number(x, f"reward.targets.{k}", 0.0, 1e12, lo_open=True) for k, x in targets.items()}
     beta = r.get("beta", {})
     if isinstance(beta, (int, float)) and not isinstance(beta, bool):
@@ -323,20 +328,22 @@ def _reward(chk: Checker, r: Any) -> Reward | None:
 
 
 def _searcher(chk: Checker, s: Any, v: dict) -> None:
+    """The searcher's name must be registered; its options are its class's ``OPTIONS`` (the schema
+    each searcher declares; their values are checked when the searcher is built)."""
     if isinstance(s, str):
         s = {"name": s}
-    s = chk.mapping(s, "searcher", optional=_SEARCHER_KEYS)
+    s = chk.mapping(s, "searcher", optional=list(s) if isinstance(s, dict) else ())
     if s is None:
         return
-    v["searcher"] = chk.choice(s.get("name", "evolution"), "searcher.name", SEARCHERS)
+    v["searcher"] = SEARCHERS.check_name(chk, s.get("name", "evolution"), "searcher.name")
     if "batch" in s:
         v["batch"] = chk.integer(s["batch"], "searcher.batch", 1, 4096)
     v["searcher_options"] = {k: x for k, x in s.items() if k not in ("name", "batch")}
-
-
-# Options of every searcher (each searcher validates the values of its own).
-_SEARCHER_KEYS = ("name", "batch", "population", "sample", "lr", "baseline_decay", "entropy", "steps",
-                  "warmup_steps", "candidates", "startup_trials", "mutation_prob", "crossover_prob")
+    if v["searcher"] is not None:
+        options = searcher_class(v["searcher"]).OPTIONS
+        for key in sorted(set(v["searcher_options"]) - set(options)):
+            chk.fail(f"searcher.{key}", f"unknown option `{key}` for searcher {v['searcher']} "
+                                        f"(options: {', '.join(['name', 'batch', *sorted(options)])})")
 
 
 def _budget(chk: Checker, b: Any, v: dict) -> None:
@@ -355,7 +362,7 @@ def _executor(chk: Checker, e: Any) -> ExecutorConfig | None:
         return None
     out: dict[str, Any] = {}
     if "kind" in e:
-        out["kind"] = chk.choice(e["kind"], "executor.kind", EXECUTORS)
+        out["kind"] = chk.choice(e["kind"], "executor.kind", tuple(EXECUTORS))
     if "workers" in e:
         out["workers"] = chk.integer(e["workers"], "executor.workers", 1, 1024)
     if e.get("address") is not None:

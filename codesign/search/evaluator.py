@@ -1,42 +1,28 @@
-"""Scoring one candidate: accuracy (the configured fidelity), accelerator latency / energy / area
-(the configured cost model), network size, and optionally measured latency on a runtime.
+"""The built-in evaluator of a YAML-configured search: accuracy (the configured fidelity),
+accelerator latency / energy / area (the configured cost-model backend), network size, and
+optionally measured, predicted and device latency.
 
-``evaluate_trial`` is what executors run, in this process or in a worker: it takes only plain,
-picklable arguments and keeps one :class:`CandidateEvaluator` per (configuration, run directory)
-alive in the worker, so the data set and the supernet load once per worker, not once per trial.
+:class:`ConfigEvaluator` is what the engine pickles to workers: it holds only the configuration (a
+dict) and the run directory, and keeps one :class:`CandidateEvaluator` per (configuration, run
+directory) alive in each process, so the data set and the supernet load once per worker.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
-import traceback
-import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..candidate import Candidate
-from ..errors import CodesignError
 from ..layer import workload_totals
 from ..metrics import Metrics
 from ..spaces.arch_space import ArchSpace
 from ..workload.from_arch import arch_workload
 from ..accuracy.sources import accuracy_source
+from ..protocols import Evaluation
 from .config import MeasureConfig, SearchConfig
-
-
-@dataclass
-class TrialResult:
-    """What one evaluation produced: metrics, seconds per stage, or the reason it failed."""
-
-    metrics: Metrics | None
-    timings_s: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics.to_dict() if self.metrics else None, "timings_s": self.timings_s,
-                "error": self.error}
+from .objectives import flat_metrics
+from accel_models.registry import get_backend
 
 
 def measure_latency(arch, how: MeasureConfig) -> tuple[float, float]:
@@ -57,9 +43,15 @@ def measure_latency(arch, how: MeasureConfig) -> tuple[float, float]:
 
 
 class CandidateEvaluator:
-    def __init__(self, cfg: SearchConfig, run_dir: Path):
+    """Scores candidates as ``cfg`` says; ``backend`` is the cost model's evaluate function (default:
+    the one registered under ``cfg.backend``)."""
+
+    def __init__(self, cfg: SearchConfig, run_dir: Path, backend=None, arch_space: ArchSpace | None = None,
+                 computed: dict[str, Any] | None = None):
         self.cfg = cfg
-        self.space = ArchSpace.resolve(cfg.arch_space)
+        self.backend = backend or get_backend(cfg.backend)
+        self.computed = dict(computed or {})  # plug-in metric name → its compute(candidate) function
+        self.space = arch_space or ArchSpace.resolve(cfg.arch_space)
         self.accuracy = accuracy_source(cfg, self.space, run_dir)
         self._acc_cache: dict[str, float] = {}
         self.predictor = None
@@ -73,9 +65,7 @@ class CandidateEvaluator:
 
             self.device_model = DeviceModel.load(cfg.measure.device)
 
-    def __call__(self, cand: Candidate) -> TrialResult:
-        from accel_models.registry import evaluate
-
+    def __call__(self, cand: Candidate) -> Evaluation:
         t: dict[str, float] = {}
         start = time.perf_counter()
         key = cand.arch.to_string()
@@ -85,7 +75,7 @@ class CandidateEvaluator:
         t["accuracy_s"] = time.perf_counter() - start
         start = time.perf_counter()
         workload = arch_workload(cand.arch)
-        report = evaluate(workload, cand.accel, self.cfg.backend)
+        report = self.backend(workload, cand.accel)
         totals = workload_totals(workload)
         t["hardware_s"] = time.perf_counter() - start
         measured, iqr = {}, {}
@@ -110,60 +100,37 @@ class CandidateEvaluator:
                           params=int(totals["params"]), macs=int(totals["macs"]),
                           measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted,
                           device_latency_ms=device)
-        return TrialResult(metrics, t)
+        runtime = m.runtime if m.trials == "all" else None
+        flat = flat_metrics(metrics, self.cfg.backend, runtime)
+        start = time.perf_counter()
+        for name, compute in self.computed.items():
+            flat[name] = float(compute(cand))
+        if self.computed:
+            t["plugin_metrics_s"] = time.perf_counter() - start
+        return Evaluation(flat, t, metrics.to_dict())
 
 
 _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
 
 
-def _injected_fault(candidate: str) -> None:
-    """Testing hook: ``CODESIGN_FAULT=KIND:N[,KIND:N…]`` makes every candidate whose CRC-32 is divisible
-    by N raise (``raise``), hang (``hang``), exhaust memory (``oom``) or take 0.1 s longer (``delay``, to
-    give kill tests a search slow enough to interrupt), to exercise trial isolation and resume; with
-    several entries the first that matches applies."""
-    spec = os.environ.get("CODESIGN_FAULT")
-    if not spec:
-        return
-    crc = zlib.crc32(candidate.encode())
-    for entry in spec.split(","):
-        kind, _, n = entry.strip().partition(":")
-        if crc % max(int(n or 1), 1) == 0:
-            break
-    else:
-        return
-    if kind == "raise":
-        raise RuntimeError("injected fault (CODESIGN_FAULT)")
-    if kind == "hang":
-        time.sleep(3600)
-    if kind == "delay":
-        time.sleep(0.1)
-    if kind == "oom":
-        hog = []
-        while True:
-            hog.append(bytearray(256 * 1024 * 1024))
+class ConfigEvaluator:
+    """Picklable evaluator of a search configuration and run directory. The configuration travels as
+    the validated object (a worker does not validate it again, so plug-ins registered only in the
+    driver do not have to be registered in the worker); so do the backend function, the network
+    space and plug-in metrics' compute functions."""
 
+    def __init__(self, config: SearchConfig, run_dir: str, backend=None, arch_space: ArchSpace | None = None,
+                 computed: dict[str, Any] | None = None):
+        self.config = config
+        self.run_dir = run_dir
+        self.arch_space = arch_space
+        self.computed = computed  # plug-in metrics' compute functions, pickled by reference
+        self.backend = backend  # the backend's evaluate function, pickled by reference (a plug-in's too)
+        self._key = (json.dumps(config.to_dict(), sort_keys=True), run_dir)
 
-def evaluate_trial(config: dict[str, Any], run_dir: str, candidate: str) -> dict[str, Any]:
-    """Evaluate one candidate string; never raises for a failing candidate (the error is returned)."""
-    key = (json.dumps(config, sort_keys=True), run_dir)
-    try:
-        _injected_fault(candidate)
-        if key not in _EVALUATORS:
+    def __call__(self, cand: Candidate) -> Evaluation:
+        if self._key not in _EVALUATORS:
             _EVALUATORS.clear()
-            _EVALUATORS[key] = CandidateEvaluator(SearchConfig.from_dict(config, source="run config"), Path(run_dir))
-        return _EVALUATORS[key](Candidate.from_string(candidate)).to_dict()
-    except CodesignError as exc:
-        return TrialResult(None, error=f"{type(exc).__name__}: {exc}").to_dict()
-    except MemoryError:
-        return TrialResult(None, error="MemoryError: out of memory").to_dict()
-    except RuntimeError as exc:
-        if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
-            return TrialResult(None, error=f"out of memory: {str(exc)[:300]}").to_dict()
-        return _failure(exc)
-    except Exception as exc:  # noqa: BLE001 - a failing trial is recorded, the search goes on
-        return _failure(exc)
-
-
-def _failure(exc: BaseException) -> dict[str, Any]:
-    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return TrialResult(None, error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-2:])}").to_dict()
+            _EVALUATORS[self._key] = CandidateEvaluator(self.config, Path(self.run_dir), self.backend, self.arch_space,
+                                                        self.computed)
+        return _EVALUATORS[self._key](cand)

@@ -3,7 +3,7 @@ cluster, local or at ``address``). All three take a batch of tasks and call ``on
 as each finishes; the loop tells the searcher in task order afterwards, so the same seed gives the
 same trials whichever executor runs them.
 
-Isolation: a task that raises comes back as a failed result with its reason (``evaluate_trial``
+Isolation: a task that raises comes back as a failed result with its reason (``run_evaluator``
 never raises); one that runs past ``timeout_s`` is stopped (inline: SIGALRM; pool: its worker
 processes are killed and the pool restarted; ray: the task is cancelled) and recorded as timed
 out; a worker that dies (killed, out of memory) fails the task it was running. With
@@ -19,17 +19,26 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
-from .config import ExecutorConfig
-from .evaluator import evaluate_trial
+from .isolation import failed, run_evaluator
 
-Task = tuple[dict[str, Any], str, str]  # (config dict, run directory, candidate string)
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """``kind``: inline | pool | ray; ``workers`` in flight; ``address`` of a Ray cluster;
+    ``timeout_s`` per trial; ``memory_mb``: address-space limit of each pool worker."""
+
+    kind: str = "inline"
+    workers: int = 2
+    address: str | None = None
+    timeout_s: float = 600.0
+    memory_mb: int | None = None
+
+
+Task = tuple[Any, Any, str]  # (evaluator, candidate, candidate key)
 OnDone = Callable[[int, dict[str, Any]], None]
-
-
-def failed(reason: str) -> dict[str, Any]:
-    return {"metrics": None, "timings_s": {}, "error": reason}
 
 
 def _timed_out(seconds: float, timeout_s: float) -> dict[str, Any]:
@@ -46,7 +55,7 @@ class InlineExecutor:
 
     def _one(self, task: Task) -> dict[str, Any]:
         if threading.current_thread() is not threading.main_thread():
-            return evaluate_trial(*task)
+            return run_evaluator(*task)
 
         def alarm(signum, frame):
             raise TimeoutError
@@ -55,7 +64,7 @@ class InlineExecutor:
         signal.setitimer(signal.ITIMER_REAL, self.timeout_s)
         start = time.perf_counter()
         try:
-            return evaluate_trial(*task)
+            return run_evaluator(*task)
         except TimeoutError:
             return _timed_out(time.perf_counter() - start, self.timeout_s)
         finally:
@@ -137,7 +146,7 @@ class PoolExecutor(_BoundedExecutor):
         return self.pool
 
     def _submit(self, task: Task) -> Any:
-        return self._pool().submit(evaluate_trial, *task)
+        return self._pool().submit(run_evaluator, *task)
 
     def _ready(self, handles: list[Any]) -> list[Any]:
         return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
@@ -188,7 +197,7 @@ class RayExecutor(_BoundedExecutor):
                 ray.init(address="local", num_cpus=cfg.workers, include_dashboard=False, log_to_driver=False,
                          _node_ip_address="127.0.0.1")
                 self.started = True
-        self.remote = ray.remote(num_cpus=1, max_retries=0)(evaluate_trial)
+        self.remote = ray.remote(num_cpus=1, max_retries=0)(run_evaluator)
 
     def _submit(self, task: Task) -> Any:
         return self.remote.remote(*task)
@@ -220,5 +229,17 @@ class RayExecutor(_BoundedExecutor):
             ray.shutdown()
 
 
-def make_executor(cfg: ExecutorConfig):
-    return {"inline": InlineExecutor, "pool": PoolExecutor, "ray": RayExecutor}[cfg.kind](cfg)
+EXECUTORS = {"inline": InlineExecutor, "pool": PoolExecutor, "ray": RayExecutor}
+
+
+def make_executor(executor: Any = "inline"):
+    """An executor from its kind (``inline``, ``pool``, ``ray``), an :class:`ExecutorConfig`, or an
+    object that already has ``run(tasks, on_done)`` and ``close()`` (returned as is)."""
+    if isinstance(executor, str):
+        executor = ExecutorConfig(kind=executor)
+    if isinstance(executor, ExecutorConfig):
+        return EXECUTORS[executor.kind](executor)
+    if callable(getattr(executor, "run", None)) and callable(getattr(executor, "close", None)):
+        return executor
+    raise TypeError(f"executor: expected 'inline', 'pool', 'ray', an ExecutorConfig or an object with run() and "
+                    f"close(), got {executor!r}")

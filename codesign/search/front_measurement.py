@@ -14,13 +14,13 @@ from ..candidate import Candidate
 from .evaluator import measure_latency
 
 
-def measure_front(state, progress: bool = True) -> dict[str, dict]:
-    cfg = state.cfg
-    m = cfg.measure
+def measure_front(study, progress: bool = True) -> dict[str, dict]:
+    """Measure the front of ``study`` (built from a configuration: ``study.config``)."""
+    m = study.config.measure
     if m.runtime == "none" or m.trials != "front":
         return {}
-    measured = dict(state.store.info("measured_latency", {}))
-    archs = sorted({Candidate.from_string(o.candidate).arch.to_string() for o in state.front()})
+    measured = dict(study.store.info("measured_latency", {}))
+    archs = sorted({Candidate.from_string(o.candidate).arch.to_string() for o in study.front()})
     for key in tqdm([a for a in archs if a not in measured], desc=f"measure front ({m.runtime})",
                     disable=not progress):
         try:
@@ -28,6 +28,6 @@ def measure_front(state, progress: bool = True) -> dict[str, dict]:
             measured[key] = {"median_ms": median, "iqr_ms": iqr, "runtime": m.runtime, "threads": m.threads}
         except Exception as exc:  # noqa: BLE001 - one network that fails to measure is reported, not fatal
             measured[key] = {"median_ms": None, "error": f"{type(exc).__name__}: {exc}"[:500], "runtime": m.runtime}
-        state.store.set_info("measured_latency", measured)
+        study.store.set_info("measured_latency", measured)
     return measured
 

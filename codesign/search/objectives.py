@@ -1,6 +1,7 @@
-"""Objectives and constraints over a candidate's flat metrics.
+"""Objectives, constraints and the scalar reward over a candidate's flat metrics.
 
-A trial's *flat metrics* are one number per metric name (units in the names):
+A trial's *flat metrics* are one number per metric name (units in the names; every name is declared
+in :mod:`codesign.metric_registry`). The built-in evaluator gives:
 
 - ``accuracy`` (fraction), from the configured accuracy fidelity;
 - ``latency_ms``, ``energy_mj``, ``area_mm2`` from the configured cost-model backend on the
@@ -13,23 +14,13 @@ A trial's *flat metrics* are one number per metric name (units in the names):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..metric_registry import metric
 from ..metrics import Metrics
 
-METRICS: dict[str, str] = {  # name → natural direction
-    "accuracy": "maximize",
-    "latency_ms": "minimize",
-    "energy_mj": "minimize",
-    "area_mm2": "minimize",
-    "params": "minimize",
-    "macs": "minimize",
-    "measured_latency_ms": "minimize",
-    "predicted_latency_ms": "minimize",
-    "device_latency_ms": "minimize",
-}
-HARDWARE_METRICS = ("latency_ms", "energy_mj", "area_mm2")
 
 
 @dataclass(frozen=True)
@@ -109,3 +100,46 @@ def total_violation(flat: dict[str, float], constraints: list[Constraint]) -> fl
 
 def losses(flat: dict[str, float], objectives: list[Objective]) -> list[float]:
     return [o.loss(flat[o.metric]) for o in objectives]
+
+
+def objective(spec: str | Objective | dict[str, Any], where: str | None = None) -> Objective:
+    """An :class:`Objective` from a metric name (direction, scale and reference from the metric
+    registry), a dict with any of those overridden, or an Objective (returned as is)."""
+    if isinstance(spec, Objective):
+        metric(spec.metric, where)
+        return spec
+    d = {"metric": spec} if isinstance(spec, str) else dict(spec)
+    m = metric(d["metric"], where)
+    return Objective(m.name, d.get("direction") or m.direction, d.get("reference", m.reference),
+                     d.get("scale") or m.scale)
+
+
+def default_reward(losses: Sequence[float], violation: float) -> float:
+    """Higher is better: minus the sum of the objectives' losses, below any feasible point when a
+    constraint is broken (the reward of a search that configures none)."""
+    r = -float(sum(losses))
+    return r - (1.0 + violation) if violation > 0 else r
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a trial's flat metrics become its losses (one per objective), its constraint violation
+    and its scalar reward. ``reward(flat, violation)`` is e.g. :class:`~codesign.search.rewards.Reward`;
+    ``None`` uses :func:`default_reward`."""
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...] = ()
+    reward: Callable[[dict[str, float], float], float] | None = None
+
+    def score(self, flat: dict[str, float]) -> tuple[tuple[float, ...], float, float]:
+        """(losses, violation, reward); a metric an objective needs but ``flat`` lacks is a KeyError."""
+        ls = tuple(losses(flat, list(self.objectives)))
+        violation = total_violation(flat, list(self.constraints))
+        reward = self.reward(flat, violation) if self.reward is not None else default_reward(ls, violation)
+        return ls, violation, reward
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric named by an objective or a constraint, objectives first."""
+        names = [o.metric for o in self.objectives]
+        return names + [c.metric for c in self.constraints if c.metric not in names]

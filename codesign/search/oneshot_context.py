@@ -23,6 +23,7 @@ from ..workload.from_arch import arch_workload
 from ..accuracy.sources import load_supernet, load_search_data, supernet_path
 from .config import SearchConfig
 from .objectives import total_violation
+from accel_models.registry import evaluate
 
 
 class OneShotContext:
@@ -58,10 +59,9 @@ class OneShotContext:
         return float((self.net(val.x[idx]).argmax(1) == val.y[idx]).float().mean())
 
     def hardware(self, cand: Candidate) -> dict[str, float]:
-        from accel_models.analytical_backend import evaluate_analytical
-
+        """Hardware cost of ``cand`` from the run's cost-model backend (its latency, energy, area)."""
         wl = arch_workload(cand.arch)
-        rep = evaluate_analytical(wl, cand.accel)
+        rep = evaluate(wl, cand.accel, self.cfg.backend)
         totals = workload_totals(wl)
         return {"latency_ms": rep.latency_ms, "energy_mj": rep.energy_mj, "area_mm2": rep.area_mm2,
                 "params": float(totals["params"]), "macs": float(totals["macs"])}

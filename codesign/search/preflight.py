@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CodesignError, Problem, ValidationError
+from ..metric_registry import BUILTIN_METRICS, metric
 from .config import SearchConfig
+from accel_models.hardware_arrays import accel_arrays
 
 
 def _problem(cfg: SearchConfig, field: str, message: str) -> Problem:
@@ -45,13 +47,21 @@ def preflight(cfg: SearchConfig, joint) -> None:
                                  f"predictor samples file {cfg.accuracy.samples_file} not found"))
     if cfg.mode == "phase":
         problems += _phase_accelerator_problems(cfg, joint)
+    problems += _uncomputable_metrics(cfg)
     if problems:
         raise ValidationError(problems, f"the search {cfg.source or cfg.name} cannot start")
 
 
-def _phase_accelerator_problems(cfg: SearchConfig, joint) -> list[Problem]:
-    from accel_models.hardware_arrays import accel_arrays
+def _uncomputable_metrics(cfg: SearchConfig) -> list[Problem]:
+    """A plug-in metric the built-in evaluator cannot give (no ``compute`` function)."""
+    named = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
+    return [_problem(cfg, "objectives", f"metric `{m}` has no compute function, so the built-in evaluator cannot give "
+                                        "it: declare it with MetricSpec(..., compute=fn), or search through "
+                                        "codesign.Study with an evaluator that returns it")
+            for m in dict.fromkeys(named) if m not in BUILTIN_METRICS and metric(m).compute is None]
 
+
+def _phase_accelerator_problems(cfg: SearchConfig, joint) -> list[Problem]:
     from .loop import phase_accelerator, resolved_config
     try:
         accel = phase_accelerator(cfg, joint)

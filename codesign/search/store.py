@@ -10,16 +10,15 @@ raw metric values. A trial left RUNNING by a killed process is marked FAIL with 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import TrialState, create_trial
 
 from ..errors import Problem, ValidationError
+from ..run import INTERRUPTED, STORE_FILE, Run, TrialRecord
 
-INTERRUPTED = "interrupted: the search process stopped while this trial ran; retried on resume"
 
 
 def redact_url(url: str) -> str:
@@ -56,30 +55,10 @@ def expand_url(url: str) -> str:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", value, url)
 
 
-@dataclass(frozen=True)
-class StoredTrial:
-    number: int
-    index: int
-    phase: str
-    candidate: str
-    values: dict[str, Any]
-    state: str  # COMPLETE | FAIL | RUNNING
-    result: dict[str, Any]
-    objective_values: list[float] | None
-
-    @property
-    def error(self) -> str | None:
-        return self.result.get("error")
-
-    @property
-    def settled(self) -> bool:
-        """Counts towards the budget: completed, or failed for a reason other than an interruption."""
-        return self.state == "COMPLETE" or (self.state == "FAIL" and bool(self.error) and self.error != INTERRUPTED)
-
-
 class TrialStore:
     def __init__(self, url: str, study_name: str, directions: list[str] | None = None, create: bool = True):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _listen_for_sqlite()
         self.url = url
         try:
             self.storage = (optuna.storages.InMemoryStorage() if url == "memory://" else
@@ -98,6 +77,7 @@ class TrialStore:
         except KeyError:
             raise ValidationError(Problem("storage", f"no study `{study_name}` in {redact_url(url)}")) from None
         self.study_id = self.storage.get_study_id_from_name(study_name)
+        self._ids: dict[int, int] = {}
         if directions and [d.name.lower() for d in self.study.directions] != directions:
             raise ValidationError(Problem("objectives", f"the store's study `{study_name}` has directions "
                                                         f"{[d.name.lower() for d in self.study.directions]}, "
@@ -105,28 +85,40 @@ class TrialStore:
 
     @staticmethod
     def default_url(run_dir: Path) -> str:
-        return f"sqlite:///{(run_dir / 'study.db').resolve()}"
+        return Run(run_dir).store_url
 
     # ---- writing -------------------------------------------------------------------------------
     def start(self, index: int, phase: str, candidate: str, values: dict[str, Any]) -> int:
-        trial = self.study.ask()
-        trial.set_user_attr("codesign", {"index": index, "phase": phase, "candidate": candidate,
-                                         "values": _jsonable(values)})
-        return trial.number
+        """Record a trial as RUNNING (so a killed search shows it as interrupted); returns its number."""
+        tid = self.storage.create_new_trial(self.study_id, template_trial=create_trial(
+            state=TrialState.RUNNING, user_attrs={"codesign": _meta(index, phase, candidate, values)}))
+        number = self.storage.get_trial_number_from_id(tid)
+        self._ids[number] = tid
+        return number
 
     def finish(self, number: int, result: dict[str, Any], objective_values: list[float] | None) -> None:
-        self.storage.set_trial_user_attr(self._trial_id(number), "result", _jsonable(result))
+        tid = self._trial_id(number)
+        self.storage.set_trial_user_attr(tid, "result", _jsonable(result))
         if objective_values is None:
-            self.study.tell(number, state=TrialState.FAIL)
+            self.storage.set_trial_state_values(tid, TrialState.FAIL)
         else:
-            self.study.tell(number, objective_values)
+            self.storage.set_trial_state_values(tid, TrialState.COMPLETE, [float(v) for v in objective_values])
+
+    def add(self, record: TrialRecord, objective_values: list[float] | None) -> None:
+        """Record a finished trial in one write (for trials too quick to be worth a RUNNING mark);
+        its trial number is read back with the store's trials."""
+        ok = objective_values is not None
+        self.storage.create_new_trial(self.study_id, template_trial=create_trial(
+            state=TrialState.COMPLETE if ok else TrialState.FAIL,
+            values=[float(v) for v in objective_values] if ok else None,
+            user_attrs={"codesign": _meta(record.index, record.phase, record.candidate, record.values),
+                        "result": _jsonable(record.result())}))
 
     def mark_interrupted(self) -> list[int]:
         """Fail every RUNNING trial (left by a killed process); returns their numbers."""
         numbers = [t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
         for n in numbers:
-            self.storage.set_trial_user_attr(self._trial_id(n), "result", {"error": INTERRUPTED})
-            self.study.tell(n, state=TrialState.FAIL)
+            self.finish(n, {"error": INTERRUPTED}, None)
         return numbers
 
     def set_info(self, key: str, value: Any) -> None:
@@ -136,28 +128,64 @@ class TrialStore:
         return self.study.user_attrs.get(key, default)
 
     # ---- reading -------------------------------------------------------------------------------
-    def trials(self) -> list[StoredTrial]:
+    def trials(self) -> list[TrialRecord]:
+        """Every trial this package recorded, in store order (its ``losses`` are not stored: the
+        engine scores ``metrics`` again with the run's objectives)."""
         out = []
         for t in self.study.get_trials(deepcopy=False):
             meta = t.user_attrs.get("codesign")
             if meta is None:
                 continue
-            out.append(StoredTrial(t.number, int(meta["index"]), meta["phase"], meta["candidate"], meta["values"],
-                                   t.state.name, t.user_attrs.get("result", {}),
-                                   list(t.values) if t.values is not None else None))
+            r = t.user_attrs.get("result", {})
+            out.append(TrialRecord(int(meta["index"]), meta["candidate"], meta["phase"], meta["values"], t.state.name,
+                                   t.number, r.get("flat"), r.get("metrics"), None, float(r.get("violation") or 0.0),
+                                   r.get("reward"), r.get("error"), dict(r.get("timings_s") or {})))
         return out
 
-    def finished_by_index(self) -> dict[int, StoredTrial]:
+    def finished_by_index(self) -> dict[int, TrialRecord]:
         """The trial that settled each searcher index (completed, or failed for a reason other than
         an interruption)."""
         return {t.index: t for t in self.trials() if t.settled}
 
     def _trial_id(self, number: int) -> int:
-        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+        if number not in self._ids:
+            self._ids[number] = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+        return self._ids[number]
+
+
+def _meta(index: int, phase: str, candidate: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"index": index, "phase": phase, "candidate": candidate, "values": _jsonable(values)}
+
+
+def open_run_store(run: Run, directions: list[str] | None = None, create: bool = True) -> TrialStore:
+    """The store of ``run`` (creating the run directory and the study when ``create``)."""
+    if not create and run.storage is None and not (run.dir / STORE_FILE).is_file():
+        raise ValidationError(Problem(str(run.dir), f"not a search run directory (no {STORE_FILE})"))
+    if create and run.storage is None:
+        run.dir.mkdir(parents=True, exist_ok=True)
+    return TrialStore(run.store_url, run.study_name, directions, create=create)
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:
     return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+
+
+def _listen_for_sqlite() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_wal):
+        event.listen(Engine, "connect", _sqlite_wal)
+
+
+def _sqlite_wal(dbapi_connection, _record) -> None:
+    """Write-ahead logging with ``synchronous=NORMAL``: a commit survives a killed process (not a
+    power cut), and costs a fraction of a full sync; readers do not block the writer."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,95 +1,177 @@
-"""The run's tables: every trial and the Pareto front, as CSV and JSON, plus a summary JSON.
+"""Reading a finished (or running) search: its trials as records and table rows, the front, the
+hypervolume history, and the tables written beside the store.
 
-Columns: trial number, searcher index, phase, state, candidate (and its architecture and
-accelerator strings), every flat metric (units in the names), feasibility, constraint violation,
-reward, whether the trial is on the front, the per-stage seconds, and the error of a failed trial.
+A run made from YAML and one made through the Python API read the same way: the objectives and
+constraints come from the store's ``run_info`` (an older run without it, from ``config.yaml``).
+
+Columns: trial number, searcher index, phase, state, candidate (and, for network × accelerator
+candidates, the architecture and accelerator strings), every metric (units in the names),
+feasibility, constraint violation, reward, whether the trial is on the front, the per-stage seconds,
+and the error of a failed trial.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import Problem, ValidationError
 from ..json_io import write_json_atomic
-from .config import SearchConfig
-from .objectives import METRICS, losses
+from ..yaml_io import load_yaml
+from ..metric_registry import MetricSpec, is_metric, metric_names, register_metric
 from ..pareto import hypervolume, hypervolume_history, pareto_mask
-from .store import TrialStore
+from ..run import STORE_FILE, Run, TrialRecord
+from .objectives import Constraint, Objective, Scoring
+from .store import TrialStore, open_run_store
 
 SUMMARY_FORMAT = "codesign.search_summary.v1"
 
 
-def trial_rows(cfg: SearchConfig, store: TrialStore) -> list[dict[str, Any]]:
-    """One row per trial (interrupted-and-retried trials included, marked by their error)."""
-    measured = store.info("measured_latency", {})
-    rows = []
-    for t in store.trials():
-        r = t.result
-        flat = dict(r.get("flat") or {})
-        arch, _, accel = t.candidate.partition("@")
-        if arch in measured and "measured_latency_ms" not in flat:
-            flat["measured_latency_ms"] = measured[arch]["median_ms"]
-        rows.append({"trial": t.number, "index": t.index, "phase": t.phase, "state": t.state,
-                     "candidate": t.candidate, "arch": arch, "accel": accel,
-                     **{m: flat.get(m) for m in METRICS},
-                     "feasible": bool(r.get("feasible", False)) if t.state == "COMPLETE" else False,
-                     "violation": r.get("violation"), "reward": r.get("reward"), "on_front": False,
-                     **{f"{k}": v for k, v in (r.get("timings_s") or {}).items()},
-                     "error": t.error})
+@dataclass
+class RunTrials:
+    """Every trial of a run, scored on its objectives, with what the store says about the run."""
+
+    run: Run
+    store: TrialStore
+    info: dict[str, Any]          # the store's run_info: name, objectives, constraints, space, searcher, seed
+    scoring: Scoring
+    records: list[TrialRecord]    # every trial, in store order
+    config_run: bool              # made from a YAML configuration (config.yaml in the run directory)
+
+    @property
+    def objectives(self) -> list[Objective]:
+        return list(self.scoring.objectives)
+
+    def metric_names(self) -> list[str]:
+        """The table's metric columns: every declared metric a trial has (all built-in ones for a
+        YAML run), the objectives' and constraints' first."""
+        seen = set(self.scoring.metrics)
+        for r in self.records:
+            seen.update(r.metrics or {})
+        builtin = metric_names() if self.config_run else []
+        ordered = list(dict.fromkeys([*self.scoring.metrics, *[m for m in builtin if m in seen or self.config_run]]))
+        return ordered + sorted(seen - set(ordered))
+
+    def settled(self) -> list[TrialRecord]:
+        """The trials that count towards the budget (the store's rule), in searcher order."""
+        by_index = {r.index: r for r in self.records if r.settled}
+        return [by_index[i] for i in sorted(by_index)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per trial (interrupted-and-retried trials included, marked by their error)."""
+        measured = self.store.info("measured_latency", {})
+        names = self.metric_names()
+        rows = []
+        for r in self.records:
+            row = r.row(names)
+            if row.get("arch") in measured and row.get("measured_latency_ms") is None:
+                row["measured_latency_ms"] = measured[row["arch"]]["median_ms"]
+            rows.append(row)
+        mark_front(rows, self.objectives)
+        return rows
+
+
+def mark_front(rows: list[dict[str, Any]], objectives: list[Objective]) -> None:
+    """Set ``on_front`` on the feasible rows no other feasible row dominates."""
     ok = [i for i, row in enumerate(rows) if row["feasible"]]
     if ok:
-        ls = np.array([losses(rows[i], list(cfg.objectives)) for i in ok])
+        ls = np.array([[o.loss(rows[i][o.metric]) for o in objectives] for i in ok])
         for i, m in zip(ok, pareto_mask(ls)):
             rows[i]["on_front"] = bool(m)
-    return rows
 
 
-def settled(rows: list[dict[str, Any]], store: TrialStore) -> list[dict[str, Any]]:
-    """Rows of the trials that count towards the budget (the store's rule), in searcher order."""
-    numbers = {t.number for t in store.finished_by_index().values()}
-    return sorted((r for r in rows if r["trial"] in numbers), key=lambda r: r["index"])
+def load_run_trials(run_dir: str | Path) -> RunTrials:
+    """The trials of the run in ``run_dir`` (a YAML run, or one the Python API made there). Plug-in
+    metrics the run declared are declared here too (from the store), so a fresh process reads it."""
+    run = Run(run_dir)
+    if run.is_config_run():
+        raw = load_yaml(run.config_path)
+        raw = raw if isinstance(raw, dict) else {}
+        run = Run(run.dir, raw.get("storage"), str(raw.get("name") or "search"))
+    elif (run.dir / STORE_FILE).is_file():
+        run = Run(run.dir, None, _only_study(run))
+    else:
+        raise ValidationError(Problem(str(run.dir), f"not a search run directory (no config.yaml or {STORE_FILE})"))
+    store = open_run_store(run, create=False)
+    info = store.info("run_info")
+    for spec in (info or {}).get("metrics", []):
+        if not is_metric(spec["name"]):
+            register_metric(MetricSpec(**spec))
+    if info is None:  # a run written before run_info existed
+        from .loop import load_run_config
+
+        cfg = load_run_config(run.dir)
+        info = {"name": cfg.name, "objectives": [o.to_dict() for o in cfg.objectives],
+                "constraints": [c.to_dict() for c in cfg.constraints], "searcher": cfg.searcher, "seed": cfg.seed,
+                "phases": ["network", "hardware"] if cfg.mode == "phase" else ["joint"]}
+    scoring = Scoring(tuple(Objective(**o) for o in info["objectives"]),
+                      tuple(Constraint(c["metric"], c.get("max"), c.get("min")) for c in info.get("constraints", [])))
+    records = []
+    for r in store.trials():
+        if r.metrics is not None:
+            try:
+                r.losses = scoring.score(r.metrics)[0]
+            except KeyError:
+                r.losses = None
+        records.append(r)
+    return RunTrials(run, store, info, scoring, records, run.is_config_run())
 
 
-def trial_counts(done: list[dict[str, Any]]) -> dict[str, int]:
-    """Settled, completed, failed and infeasible trials among the settled rows ``done``."""
-    return {"trials_settled": len(done), "trials_completed": sum(r["state"] == "COMPLETE" for r in done),
-            "trials_failed": sum(r["state"] == "FAIL" for r in done),
-            "trials_infeasible": sum(r["state"] == "COMPLETE" and not r["feasible"] for r in done)}
+def _only_study(run: Run) -> str:
+    import optuna
+
+    names = optuna.study.get_all_study_names(storage=run.store_url)
+    if len(names) != 1:
+        raise ValidationError(Problem(str(run.dir / STORE_FILE), f"holds {len(names)} studies ({', '.join(names)}); "
+                                                                 "open it with codesign.Study(..., name=NAME)"))
+    return names[0]
 
 
-def hv_history(cfg: SearchConfig, rows: list[dict[str, Any]]) -> list[float]:
-    """Hypervolume after each of the settled ``rows`` (see :func:`settled`)."""
-    if not rows:
+def trial_counts(done: list[TrialRecord]) -> dict[str, int]:
+    """Settled, completed, failed and infeasible trials among the settled records ``done``."""
+    return {"trials_settled": len(done), "trials_completed": sum(r.state == "COMPLETE" for r in done),
+            "trials_failed": sum(r.state == "FAIL" for r in done),
+            "trials_infeasible": sum(r.state == "COMPLETE" and not r.feasible for r in done)}
+
+
+def hv_history(done: list[TrialRecord], n_objectives: int) -> list[float]:
+    """Hypervolume after each of the settled records ``done`` (searcher order)."""
+    if not done:
         return []
-    ls = np.array([losses(r, list(cfg.objectives)) if r["feasible"] else [np.inf] * len(cfg.objectives)
-                   for r in rows])
-    return hypervolume_history(ls, np.array([r["feasible"] for r in rows])).tolist()
+    ls = np.array([r.losses if r.feasible and r.losses is not None else [np.inf] * n_objectives for r in done])
+    return hypervolume_history(ls, np.array([r.feasible and r.losses is not None for r in done])).tolist()
 
 
-def write_summary(cfg: SearchConfig, store: TrialStore, run_dir: Path) -> dict[str, Any]:
-    rows = trial_rows(cfg, store)
+def write_summary(run_dir: str | Path) -> dict[str, Any]:
+    """Write trials/front as CSV and JSON and ``summary.json`` into ``run_dir``; return the summary."""
+    t = load_run_trials(run_dir)
+    rows = t.rows()
     front = [r for r in rows if r["on_front"]]
-    _write_csv(run_dir / "trials.csv", rows)
-    _write_csv(run_dir / "front.csv", front)
-    write_json_atomic(run_dir / "trials.json", rows, indent=1)
-    write_json_atomic(run_dir / "front.json", front, indent=1)
-    done = settled(rows, store)
-    ls = np.array([losses(r, list(cfg.objectives)) for r in front]) if front else np.zeros((0, len(cfg.objectives)))
+    out = Path(run_dir)
+    _write_csv(out / "trials.csv", rows)
+    _write_csv(out / "front.csv", front)
+    write_json_atomic(out / "trials.json", rows, indent=1)
+    write_json_atomic(out / "front.json", front, indent=1)
+    done = t.settled()
+    ls = np.array([[o.loss(r[o.metric]) for o in t.objectives] for r in front]) if front \
+        else np.zeros((0, len(t.objectives)))
+    setup = t.store.info("setup_timings_s", {})
+    elapsed = t.store.info("elapsed_s", 0.0)
     summary = {
-        "format": SUMMARY_FORMAT, "name": cfg.name, "searcher": cfg.searcher, "mode": cfg.mode, "seed": cfg.seed,
-        "budget_trials": cfg.trials, **trial_counts(done), "front_size": len(front), "hypervolume": hypervolume(ls),
-        "objectives": [o.to_dict() for o in cfg.objectives],
-        "constraints": [c.to_dict() for c in cfg.constraints],
-        "elapsed_s": store.info("elapsed_s", 0.0), "setup_timings_s": store.info("setup_timings_s", {}),
-        "setup_s": sum(store.info("setup_timings_s", {}).values()),
-        "total_s": store.info("elapsed_s", 0.0) + sum(store.info("setup_timings_s", {}).values()),
-        "storage": store.info("storage"),
+        "format": SUMMARY_FORMAT, "name": t.info.get("name"), "searcher": t.info.get("searcher"),
+        "mode": "phase" if len(t.info.get("phases", [])) > 1 else "joint", "seed": t.info.get("seed"),
+        "budget_trials": t.store.info("budget_trials"), **trial_counts(done), "front_size": len(front), "hypervolume": hypervolume(ls),
+        "objectives": [o.to_dict() for o in t.objectives],
+        "constraints": [c.to_dict() for c in t.scoring.constraints],
+        "elapsed_s": elapsed, "setup_timings_s": setup, "setup_s": sum(setup.values()),
+        "total_s": elapsed + sum(setup.values()), "storage": t.store.info("storage"),
     }
-    write_json_atomic(run_dir / "summary.json", summary, indent=1)
+    write_json_atomic(out / "summary.json", summary, indent=1)
     return summary
 
 

@@ -8,6 +8,8 @@ from ..arch import ArchConfig
 from ..errors import Problem, ValidationError
 from ..layer import Layer
 from .from_arch import arch_workload
+from ..errors import DecodeError
+from ..nets import FAMILIES, family_of
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,6 @@ def workload_source(spec: str, batch: int = 1) -> WorkloadSource:
     """An architecture string (``net_…``), a NAS-Bench-201 / FBNet string or published ImageNet network
     name (:mod:`codesign.nets`), or an ONNX file path → its layers."""
     if not spec.startswith("net_") and not spec.endswith(".onnx") and not _is_file(spec):
-        from ..errors import DecodeError
-        from ..nets import FAMILIES, family_of
-
         try:
             family = family_of(spec)
         except DecodeError:

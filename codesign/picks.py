@@ -1,4 +1,9 @@
-"""Which trial of a run to export: a named point of the Pareto front, or a trial number.
+"""Which trial of a run to pick (for the report's stars and for export): a named point of the Pareto
+front, or a trial number.
+
+Named picks: ``knee``, and ``max-METRIC`` / ``min-METRIC`` for each objective in its direction
+(``max-accuracy``, ``min-latency_ms``, …; ``min-latency`` and ``min-energy`` are short for the
+accelerator's ``latency_ms`` and ``energy_mj``).
 
 ``knee`` rule (documented in the model card and the README): on the feasible Pareto front, write
 every objective in its minimisation form (``Objective.loss``: log10 for log-scaled objectives such
@@ -13,21 +18,30 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import Problem, ValidationError
-from ..search.objectives import Objective, losses
+from .errors import Problem, ValidationError
+from .run import knee_index
+from .search.objectives import Objective, losses
 
-NAMED_PICKS = {"knee": None, "max-accuracy": ("accuracy", "maximize"), "min-latency": ("latency_ms", "minimize"),
-               "min-energy": ("energy_mj", "minimize")}
+#: the picks of a run with the default objectives (the CLI's help lists these)
+NAMED_PICKS = ("knee", "max-accuracy", "min-latency", "min-energy")
+_SHORT = {"latency": "latency_ms", "energy": "energy_mj"}
 KNEE_RULE = ("front point closest to the ideal point after scaling each objective (log10 for log-scaled ones) "
              "to [0, 1] over the front; ties to the lower trial number")
 
 
-def knee_index(front_losses: np.ndarray) -> int:
-    """Index (into the rows of ``front_losses``, shape points × objectives) of the knee point."""
-    lo, hi = front_losses.min(axis=0), front_losses.max(axis=0)
-    span = np.where(hi > lo, hi - lo, 1.0)
-    dist = np.linalg.norm((front_losses - lo) / span, axis=1)
-    return int(np.argmin(dist))  # argmin returns the first of equal distances
+def pick_names(objectives: list[Objective]) -> list[str]:
+    """``knee`` and one ``max-``/``min-`` pick per objective, in the objective's direction."""
+    short = {v: k for k, v in _SHORT.items()}
+    return ["knee"] + [f"{'max' if o.direction == 'maximize' else 'min'}-{short.get(o.metric, o.metric)}"
+                       for o in objectives]
+
+
+def _named(pick: str) -> tuple[str, str] | None:
+    """(metric, direction) a ``max-``/``min-`` pick names, or None."""
+    head, sep, name = pick.partition("-")
+    if not sep or head not in ("max", "min") or not name:
+        return None
+    return _SHORT.get(name, name), "maximize" if head == "max" else "minimize"
 
 
 def pick_row(rows: list[dict[str, Any]], objectives: list[Objective], pick: str) -> tuple[dict[str, Any], str]:
@@ -44,16 +58,16 @@ def pick_row(rows: list[dict[str, Any]], objectives: list[Objective], pick: str)
             raise ValidationError(Problem("--pick", f"trial {number} did not complete ({row['state']}: "
                                                     f"{row.get('error') or 'no result'}); pick a completed trial"))
         return row, f"trial {number} as asked" + ("" if row["on_front"] else " (not on the Pareto front)")
-    if pick not in NAMED_PICKS:
-        raise ValidationError(Problem("--pick", f"expected one of {', '.join(NAMED_PICKS)} or a trial number, "
-                                                f"got `{pick}`"))
+    if pick != "knee" and _named(pick) is None:
+        raise ValidationError(Problem("--pick", f"expected one of {', '.join(pick_names(objectives))} or a trial "
+                                                f"number, got `{pick}`"))
     front = sorted((r for r in rows if r["on_front"]), key=lambda r: r["trial"])
     if not front:
         raise ValidationError(Problem("--pick", "the run has no feasible trial yet, so no Pareto front to pick from"))
     if pick == "knee":
         ls = np.array([losses(r, objectives) for r in front])
         return front[knee_index(ls)], f"knee: {KNEE_RULE}"
-    metric, direction = NAMED_PICKS[pick]  # type: ignore[misc]
+    metric, direction = _named(pick)  # type: ignore[misc]
     have = [r for r in front if r.get(metric) is not None]
     if not have:
         raise ValidationError(Problem("--pick", f"`{pick}` needs metric `{metric}`, which this run did not record"))
