@@ -36,7 +36,7 @@ from ..errors import CodesignError, Problem, ValidationError
 from ..json_io import write_json_atomic
 from ..workload.model_builder import count_params
 from ..workload.onnx_export import export_onnx
-from ..report.run_data import RunData, load_run, versions
+from ..run_data import RunData, load_run, versions
 from ..search.loop import joint_space
 from ..workload.from_arch import arch_workload
 from . import files

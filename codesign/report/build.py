@@ -23,7 +23,7 @@ from ..arch import ArchConfig, block_rows
 from ..run import REPORT_FILE
 from ..picks import KNEE_RULE, pick_names, pick_row
 from . import figures
-from .run_data import RunData, load_run
+from ..run_data import RunData, load_run
 from accel_models.report import ENERGY_COMPONENTS, LATENCY_TERMS
 from ..errors import ValidationError
 from accel_models.registry import evaluate
@@ -90,23 +90,24 @@ def _network_table(arch: ArchConfig) -> str:
 def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
     from scipy import stats
 
+    b = run.cfg.backend  # the run's cost model: its latency is the front's `latency_ms`
     pts = [r for r in run.front if r.get("measured_latency_ms")]
     out: dict[str, Any] = {"n": len(run.front), "n_measured": len(pts)}
-    rows = [{"trial": r["trial"], "analytical_ms": r["latency_ms"], "measured_cpu_ms": r.get("measured_latency_ms")}
+    rows = [{"trial": r["trial"], f"{b}_ms": r["latency_ms"], "measured_cpu_ms": r.get("measured_latency_ms")}
             for r in run.front]
     if zigzag and run.front:
         for row, r in zip(rows, run.front):
             rep = evaluate(arch_workload(ArchConfig.from_string(r["arch"])), AccelConfig.from_string(r["accel"]), "zigzag")
             row["zigzag_ms"] = rep.latency_ms
-        a = np.array([r["analytical_ms"] for r in rows])
+        a = np.array([r[f"{b}_ms"] for r in rows])
         z = np.array([r["zigzag_ms"] for r in rows])
-        out["within_10pct_analytical_vs_zigzag"] = float(np.mean(np.abs(a / z - 1) <= 0.10))
+        out[f"within_10pct_{b}_vs_zigzag"] = float(np.mean(np.abs(a / z - 1) <= 0.10))
         if len(rows) >= 3:
-            out["spearman_analytical_vs_zigzag"] = float(stats.spearmanr(a, z)[0])
+            out[f"spearman_{b}_vs_zigzag"] = float(stats.spearmanr(a, z)[0])
     if len(pts) >= 3:
-        out["spearman_analytical_vs_measured_cpu"] = float(stats.spearmanr(
+        out[f"spearman_{b}_vs_measured_cpu"] = float(stats.spearmanr(
             [r["latency_ms"] for r in pts], [r["measured_latency_ms"] for r in pts])[0])
-    cols = ["trial", "analytical_ms"] + (["zigzag_ms"] if zigzag else []) + ["measured_cpu_ms"]
+    cols = ["trial", f"{b}_ms"] + (["zigzag_ms"] if zigzag else []) + ["measured_cpu_ms"]
     device_text = ""
     if run.cfg.measure.device:
         from latency_predictors.device_model import describe_device_model
@@ -127,7 +128,7 @@ def _fidelity(run: RunData, zigzag: bool) -> tuple[str, dict[str, Any]]:
             "only their ranking is comparable. " + (
                 "Analytical vs zigzag-dse compares two models of the same accelerator. " if zigzag else
                 "Run <code>codesign report RUN --zigzag</code> to add zigzag-dse's estimate for the front. ")
-            + "</p>" + _fidelity_figures(out) + _table(rows, cols, "fid"))
+            + "</p>" + _fidelity_figures(out, b) + _table(rows, cols, "fid"))
     return text, out
 
 
@@ -143,13 +144,14 @@ _FIDELITY_MEANING = {
 }
 
 
-def _fidelity_figures(out: dict[str, Any]) -> str:
+def _fidelity_figures(out: dict[str, Any], backend: str = "analytical") -> str:
     """The fidelity figures as a table that says what each means; a rank correlation near zero is flagged."""
     rows = []
     for key, value in out.items():
-        if key not in _FIDELITY_MEANING:
+        generic = key.replace(f"_{backend}_", "_analytical_")  # the meanings are written for the default model
+        if generic not in _FIDELITY_MEANING:
             continue
-        meaning = _FIDELITY_MEANING[key]
+        meaning = _FIDELITY_MEANING[generic].replace("analytical", backend)
         if key.startswith("spearman") and abs(value) < 0.3:
             meaning += " — near zero: this ordering says little about the other"
         rows.append({"figure": key, "value": value, "meaning": meaning})

@@ -19,7 +19,7 @@ from ..errors import Problem, ValidationError
 from .build import _PAGE, _fig, _table
 from . import figures
 from .figures import _hover, axis_type
-from .run_data import RunData, load_run
+from ..run_data import RunData, load_run
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 

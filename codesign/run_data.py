@@ -1,5 +1,5 @@
-"""Everything the report shows, read from a run directory through its store (and, for a YAML run,
-its configuration)."""
+"""A run as the report and export read it: every trial as a table row, the front, the hypervolume
+history and what the store says about the run (and, for a YAML run, its configuration)."""
 from __future__ import annotations
 
 import platform
@@ -9,9 +9,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from ..search.config import SearchConfig
-from ..search.objectives import Constraint, Objective
-from ..search.summary import hv_history, load_run_trials, trial_counts
+from .search.config import SearchConfig
+from .search.loop import load_run_config
+from .search.objectives import Constraint, Objective
+from .search.summary import hv_history, load_run_trials, trial_counts
 from latency_predictors.environment import cpu_model
 
 
@@ -55,8 +56,6 @@ def versions() -> dict[str, str]:
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    from ..search.loop import load_run_config
-
     t = load_run_trials(run_dir)
     cfg = load_run_config(t.run.dir) if t.config_run else None
     rows = t.rows()
