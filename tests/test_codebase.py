@@ -137,3 +137,22 @@ def test_no_private_module_of_a_dependency_is_imported():
             private += [f"{mod}: {n}" for n in names
                         if n.split(".")[0] not in PACKAGES and any(p.startswith("_") for p in n.split(".")[1:])]
     assert private == []
+
+
+def test_the_readme_layout_names_every_top_level_folder():
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    folders = sorted({p.split("/")[0] for p in tracked if "/" in p and not p.startswith(".")})
+    layout = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1]
+    assert [f for f in folders if f"`{f}/`" not in layout] == []
+
+
+def test_gitignore_lists_no_tracked_file_and_no_binary_is_tracked():
+    import subprocess
+
+    ignored = subprocess.run(["git", "ls-files", "-ci", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == []
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert [p for p in tracked if p.endswith((".whl", ".so", ".pt", ".onnx", ".db", ".tar.gz"))] == []

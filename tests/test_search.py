@@ -8,7 +8,7 @@ from codesign.cli.main import main
 from codesign.errors import ValidationError
 from codesign.search.config import SearchConfig
 from codesign.search.loop import run_search
-from codesign.pareto import hypervolume, hypervolume_history, pareto_mask
+from codesign.pareto import hypervolume, hypervolume_history, nondomination_rank, pareto_mask
 from codesign.search.rewards import Reward
 from codesign.search.store import TrialStore, redact_url
 from codesign.search.summary import write_summary
@@ -164,6 +164,23 @@ def test_pareto_front_and_hypervolume():
     assert pareto_mask(losses).tolist() == [True, False, True, True]
     assert hypervolume(losses) == pytest.approx(1.0 + 1.0 * 0.25)  # the last point lies beyond the reference
     assert hypervolume_history(losses).tolist() == pytest.approx([1.0, 1.0, 1.25, 1.25])
+
+
+def test_hypervolume_is_exact_in_three_and_four_objectives():
+    """Against inclusion-exclusion over every subset of points (exact, for a handful of points)."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(7)
+    for d in (3, 4):
+        pts = -rng.random((7, d))
+        pts[3] = pts[1]                                        # a duplicate counts once
+        exact = 0.0
+        for k in range(1, len(pts) + 1):
+            for subset in combinations(range(len(pts)), k):
+                exact += (-1) ** (k + 1) * np.prod(-pts[list(subset)].max(axis=0))
+        assert hypervolume(pts) == pytest.approx(exact, rel=1e-12)
+    ranks = nondomination_rank(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [0.0, 0.0], [2.0, 0.5]]))
+    assert ranks.tolist() == [0, 1, 2, 0, 1]
 
 
 def test_database_passwords_never_appear_in_what_is_stored_or_printed():

@@ -18,6 +18,7 @@ from ..arch import ArchConfig
 from .datasets import DataSet, load_dataset
 from ..errors import Problem, ValidationError
 from ..json_io import read_json, write_json_atomic
+from ..run import PREDICTOR_SAMPLES_FILE, SUPERNET_FILE
 from ..spaces.arch_space import ArchSpace
 from ..search.config import SearchConfig
 from .predictor import AccuracyPredictor
@@ -31,11 +32,11 @@ def load_search_data(cfg: SearchConfig, space: ArchSpace) -> DataSet:
 
 
 def supernet_path(cfg: SearchConfig, run_dir: Path) -> Path:
-    return Path(cfg.accuracy.checkpoint) if cfg.accuracy.checkpoint else run_dir / "supernet.pt"
+    return Path(cfg.accuracy.checkpoint) if cfg.accuracy.checkpoint else run_dir / SUPERNET_FILE
 
 
 def samples_path(cfg: SearchConfig, run_dir: Path) -> Path:
-    return Path(cfg.accuracy.samples_file) if cfg.accuracy.samples_file else run_dir / "predictor_samples.json"
+    return Path(cfg.accuracy.samples_file) if cfg.accuracy.samples_file else run_dir / PREDICTOR_SAMPLES_FILE
 
 
 def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progress: bool = True) -> dict[str, float]:

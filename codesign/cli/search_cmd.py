@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..run import Run
 from ..search.executors import EXECUTORS
 from ..yaml_io import dump_yaml
 from ..errors import Problem, ValidationError
@@ -115,7 +116,7 @@ def _kept_trials(run_dir: Path) -> str:
     from ..search.loop import load_run_config
     from ..search.store import TrialStore
 
-    if not (run_dir / "config.yaml").is_file():
+    if not Run(run_dir).is_config_run():
         return "nothing had started; run the same command again"
     try:
         cfg = load_run_config(run_dir)

@@ -200,7 +200,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         t = lap("tvm_s", t)
         workload = arch_workload(cand.arch)
         files.write_accelerator_files(staging, cand.accel, workload, name=f"{cfg.name}-trial{row['trial']}")
-        files.write_text(staging, "search_config.yaml", (run_dir / "config.yaml").read_text())
+        files.write_text(staging, "search_config.yaml", Run(run_dir).config_path.read_text())
         metrics = search_metrics(cfg, row)
         if zigzag:
             metrics += _zigzag_metrics(workload, cand.accel)

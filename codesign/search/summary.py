@@ -24,8 +24,8 @@ from ..errors import Problem, ValidationError
 from ..json_io import write_json_atomic
 from ..yaml_io import load_yaml
 from ..metric_registry import MetricSpec, is_metric, metric_names, register_metric
-from ..pareto import hypervolume, hypervolume_history, pareto_mask
-from ..run import STORE_FILE, Run, TrialRecord
+from ..pareto import hypervolume, hypervolume_history
+from ..run import STORE_FILE, Run, TrialRecord, front_of
 from .objectives import Constraint, Objective, Scoring
 from .store import TrialStore, open_run_store
 
@@ -66,23 +66,15 @@ class RunTrials:
         """One row per trial (interrupted-and-retried trials included, marked by their error)."""
         measured = self.store.info("measured_latency", {})
         names = self.metric_names()
+        front = {id(r) for r in front_of(self.records)}
         rows = []
         for r in self.records:
             row = r.row(names)
+            row["on_front"] = id(r) in front
             if row.get("arch") in measured and row.get("measured_latency_ms") is None:
                 row["measured_latency_ms"] = measured[row["arch"]]["median_ms"]
             rows.append(row)
-        mark_front(rows, self.objectives)
         return rows
-
-
-def mark_front(rows: list[dict[str, Any]], objectives: list[Objective]) -> None:
-    """Set ``on_front`` on the feasible rows no other feasible row dominates."""
-    ok = [i for i, row in enumerate(rows) if row["feasible"]]
-    if ok:
-        ls = np.array([[o.loss(rows[i][o.metric]) for o in objectives] for i in ok])
-        for i, m in zip(ok, pareto_mask(ls)):
-            rows[i]["on_front"] = bool(m)
 
 
 def load_run_trials(run_dir: str | Path) -> RunTrials:
