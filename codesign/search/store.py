@@ -114,12 +114,15 @@ class TrialStore:
             user_attrs={"codesign": _meta(record.index, record.phase, record.candidate, record.values),
                         "result": _jsonable(record.result())}))
 
-    def mark_interrupted(self) -> list[int]:
-        """Fail every RUNNING trial (left by a killed process); returns their numbers."""
-        numbers = [t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
-        for n in numbers:
-            self.finish(n, {"error": INTERRUPTED}, None)
-        return numbers
+    def mark_interrupted(self, trials: list[TrialRecord] | None = None) -> list[TrialRecord]:
+        """Fail every RUNNING trial (left by a killed process) with the reason ``interrupted``;
+        ``trials`` (this store's, read once by the caller) are updated in place. Returns them all."""
+        trials = self.trials() if trials is None else trials
+        for t in trials:
+            if t.state == "RUNNING":
+                self.finish(t.number, {"error": INTERRUPTED}, None)
+                t.state, t.error = "FAIL", INTERRUPTED
+        return trials
 
     def set_info(self, key: str, value: Any) -> None:
         self.study.set_user_attr(key, _jsonable(value))

@@ -80,7 +80,7 @@ class Study:
         self.prepare_searcher = prepare_searcher
         self.run = Run(run_dir, storage, name) if run_dir is not None or storage is not None else None
         self.records: list[TrialRecord] = []
-        self._front: list[TrialRecord] = []
+        self._front = _Front()
         self.config = None  # the SearchConfig this study was built from, when it was
         self._store = None
 
@@ -114,7 +114,7 @@ class Study:
     def front(self) -> list[TrialRecord]:
         """The feasible, non-dominated trials of the last ``optimize`` (or of the store)."""
         if self.records:
-            return list(self._front)
+            return self._front.records()
         return front_of([t for t in self.trials() if t.settled])
 
     def hypervolume(self, front: list[TrialRecord] | None = None) -> float:
@@ -129,9 +129,8 @@ class Study:
         store = self.store
         self._budget = trials
         store.set_info("budget_trials", trials)
-        store.mark_interrupted()
-        done = store.finished_by_index()
-        self.records, self._front = [], []
+        done = {t.index: t for t in store.mark_interrupted(store.trials()) if t.settled}
+        self.records, self._front = [], _Front()
         elapsed_before, start = float(store.info("elapsed_s", 0.0)), time.perf_counter()
         exe = make_executor(executor)
         bar = tqdm(total=trials, desc=f"search {self.name}", disable=not progress, unit="trial")
@@ -162,12 +161,13 @@ class Study:
             for v, r in zip(values, records):
                 searcher.tell(v, _feedback(r))
             self.records.extend(records)
-            self._front = front_of(self._front + records)  # the front of all = the front of (front ∪ new)
+            self._front.add(records)
             self._stop_if_every_trial_fails_alike()
             index += n
-            self.store.set_info("elapsed_s", clock.elapsed())
+            clock.save(self.store)
             if not bar.disable:
-                bar.set_postfix(front=len(self._front), hv=f"{self.hypervolume(self._front):.4g}", refresh=False)
+                front = self._front.records()
+                bar.set_postfix(front=len(front), hv=f"{self.hypervolume(front):.4g}", refresh=False)
         return index, False
 
     def _settle(self, exe, first: int, phase: str, values: list[dict], cands: list[tuple[Any, str, str | None]],
@@ -280,14 +280,47 @@ class Study:
 
 
 class _Clock:
+    """Search seconds over every call (``elapsed_s`` in the store, written at most every
+    ``SAVE_EVERY_S`` seconds and when the call ends, so a killed search loses at most that much)."""
+
+    SAVE_EVERY_S = 2.0
+
     def __init__(self, limit_s: float | None, before_s: float, start: float):
         self.limit_s, self.before_s, self.start = limit_s, before_s, start
+        self.saved = time.perf_counter()
+
+    def save(self, store) -> None:
+        if time.perf_counter() - self.saved >= self.SAVE_EVERY_S:
+            store.set_info("elapsed_s", self.elapsed())
+            self.saved = time.perf_counter()
 
     def elapsed(self) -> float:
         return self.before_s + time.perf_counter() - self.start
 
     def out(self) -> bool:
         return bool(self.limit_s) and self.elapsed() > self.limit_s
+
+
+class _Front:
+    """The running front, grouped by loss vector: records with equal losses share one verdict, so
+    adding a batch costs the number of distinct front points, not the number of records on it."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, list[TrialRecord]] = {}
+
+    def add(self, records: list[TrialRecord]) -> None:
+        fresh: dict[tuple, list[TrialRecord]] = {}
+        for r in records:
+            if r.feasible and r.losses is not None:
+                key = tuple(r.losses)
+                (self.groups if key in self.groups else fresh).setdefault(key, []).append(r)
+        if fresh:
+            keys = list(self.groups) + list(fresh)
+            kept = {tuple(x.losses) for x in front_of([TrialRecord(0, "", losses=k, metrics={}) for k in keys])}
+            self.groups = {k: self.groups.get(k) or fresh[k] for k in keys if k in kept}
+
+    def records(self) -> list[TrialRecord]:
+        return [r for group in self.groups.values() for r in group]
 
 
 def _split(trials: int, phases: list[Phase]) -> list[int]:
