@@ -81,6 +81,7 @@ class Study:
         self.run = Run(run_dir, storage, name) if run_dir is not None or storage is not None else None
         self.records: list[TrialRecord] = []
         self._front = _Front()
+        self._slowest_s = math.inf  # seconds of the last batch's slowest evaluation (none yet: mark RUNNING)
         self.config = None  # the SearchConfig this study was built from, when it was
         self._store = None
 
@@ -187,7 +188,7 @@ class Study:
                                                      "configuration or seed"))
             out[j] = self._scored(stored)
             bar.update(1)
-        mark = getattr(self, "_slowest_s", math.inf) >= RUNNING_MARK_S
+        mark = self._slowest_s >= RUNNING_MARK_S
         numbers = {j: self.store.start(first + j, phase, cands[j][1], values[j]) for j in todo} if mark else {}
         tasks, pending = [], []
         for j in todo:
@@ -205,8 +206,10 @@ class Study:
             bar.update(1)
 
         if tasks:
+            start = time.perf_counter()
             exe.run(tasks, on_done)
-            self._slowest_s = max((sum(out[j].timings_s.values()) for j in pending), default=0.0)
+            per_task = (time.perf_counter() - start) / len(tasks)  # a timed-out or killed task reports no timings
+            self._slowest_s = max([per_task] + [sum(out[j].timings_s.values()) for j in pending])
         return [out[j] for j in range(len(cands))]
 
     def _finish(self, number: int | None, rec: TrialRecord, result: dict[str, Any]) -> TrialRecord:
