@@ -87,6 +87,12 @@ class TrialRecord:
                 "reward": self.reward, "on_front": False, **dict(self.timings_s), "error": self.error}
 
 
+def settled_by_index(records: list[TrialRecord]) -> dict[int, TrialRecord]:
+    """The record that settled each searcher index (completed, or failed for a reason other than an
+    interruption); a later record of an index replaces an earlier one."""
+    return {r.index: r for r in records if r.settled}
+
+
 def front_of(records: list[TrialRecord]) -> list[TrialRecord]:
     """The feasible records no other feasible record dominates (on their losses)."""
     ok = [r for r in records if r.feasible and r.losses is not None]
@@ -120,9 +126,6 @@ class Run:
         self.dir = Path(run_dir)
         self.storage = storage
         self.study_name = study_name
-
-    def path(self, name: str) -> Path:
-        return self.dir / name
 
     @property
     def config_path(self) -> Path:

@@ -5,6 +5,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+
 from ..errors import Problem, ValidationError
 from latency_predictors.environment import cpu_model
 from .table import format_table

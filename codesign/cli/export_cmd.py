@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from ..errors import Problem, ValidationError
+from ..picks import NAMED_PICKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a point of a run's Pareto front (ONNX, weights, TVM library, "
                                       "accelerator YAML/zigzag/Timeloop, model card)")
     p.add_argument("run", metavar="RUN_DIR")
-    p.add_argument("--pick", default="knee", metavar="knee|max-accuracy|min-latency|min-energy|TRIAL",
+    p.add_argument("--pick", default="knee", metavar="|".join((*NAMED_PICKS, "TRIAL")),
                    help="knee (default): the front point closest to the ideal point after scaling each objective "
                         "to [0, 1] over the front; or a named extreme; or a trial number")
     p.add_argument("--out", default=None, help="output directory (default RUN_DIR/exports/trial<N>)")

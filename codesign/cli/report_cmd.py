@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from ..errors import Problem, ValidationError
 
 

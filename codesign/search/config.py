@@ -14,7 +14,7 @@ from ..accuracy.supernet_training import SupernetTrainConfig
 from ..accuracy.training import TrainConfig
 from ..yaml_io import load_yaml
 from .executors import EXECUTORS, ExecutorConfig
-from .objectives import Constraint, Objective
+from .objectives import Constraint, Objective, objective
 from ..metric_registry import METRICS, metric as metric_spec, metric_names
 from ..spaces.registry import SPACES
 from searchers.base import SEARCHERS, searcher_class
@@ -139,6 +139,11 @@ class SearchConfig:
             chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
         return cls(**v)
+
+    @property
+    def named_metrics(self) -> list[str]:
+        """Every metric an objective or a constraint names, objectives first, each once."""
+        return list(dict.fromkeys([o.metric for o in self.objectives] + [c.metric for c in self.constraints]))
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration in the YAML form :meth:`from_dict` reads (saved in the run directory)."""
@@ -282,9 +287,7 @@ def _objectives(chk: Checker, objs: Any) -> tuple[Objective, ...] | None:
         ref = None
         if o.get("reference") is not None:
             ref = chk.number(o["reference"], f"{p}.reference", 0.0, 1e12, lo_open=scale == "log")
-        elif spec.reference is not None and scale == spec.scale:
-            ref = spec.reference
-        out.append(Objective(name, direction, ref, scale))
+        out.append(objective({"metric": name, "direction": direction, "scale": scale, "reference": ref}))
     names = [o.metric for o in out]
     if len(set(names)) != len(names):
         chk.fail("objectives", f"each metric may appear once, got {names}")

@@ -2,9 +2,10 @@
 accelerator latency / energy / area (the configured cost-model backend), network size, and
 optionally measured, predicted and device latency.
 
-:class:`ConfigEvaluator` is what the engine pickles to workers: it holds only the configuration (a
-dict) and the run directory, and keeps one :class:`CandidateEvaluator` per (configuration, run
-directory) alive in each process, so the data set and the supernet load once per worker.
+:class:`ConfigEvaluator` is what the engine pickles to workers: it holds the validated configuration,
+the run directory, the backend function, the network space and plug-in metrics' compute functions,
+and keeps one :class:`CandidateEvaluator` per (configuration, run directory) alive in each process,
+so the data set and the supernet load once per worker.
 """
 from __future__ import annotations
 

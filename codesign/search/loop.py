@@ -33,7 +33,6 @@ from accel_models.registry import get_backend
 __all__ = ["run_search", "study_from_config", "prepare_run", "load_run_config", "SearchAborted"]
 
 
-
 def joint_space(cfg: SearchConfig) -> JointSpace:
     """The configuration's architecture × hardware space, or the registered space it names (errors
     name the configuration's field)."""
@@ -122,8 +121,8 @@ def _strip(cfg: SearchConfig) -> dict[str, Any]:
 def study_from_config(cfg: SearchConfig, run_dir: Path) -> Study:
     """The engine's objects for the configuration ``cfg`` (as saved in ``run_dir``)."""
     joint = joint_space(cfg)
-    named = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
-    computed = {m: metric(m).compute for m in named if m not in BUILTIN_METRICS and metric(m).compute is not None}
+    computed = {m: metric(m).compute for m in cfg.named_metrics
+                if m not in BUILTIN_METRICS and metric(m).compute is not None}
     evaluator = ConfigEvaluator(cfg, str(run_dir), get_backend(cfg.backend), joint.arch, computed)
     phases = None
     if cfg.mode == "phase":

@@ -110,8 +110,11 @@ def objective(spec: str | Objective | dict[str, Any], where: str | None = None) 
         return spec
     d = {"metric": spec} if isinstance(spec, str) else dict(spec)
     m = metric(d["metric"], where)
-    return Objective(m.name, d.get("direction") or m.direction, d.get("reference", m.reference),
-                     d.get("scale") or m.scale)
+    scale = d.get("scale") or m.scale
+    reference = d.get("reference")
+    if reference is None and scale == m.scale:  # the registry's reference is on the registry's scale
+        reference = m.reference
+    return Objective(m.name, d.get("direction") or m.direction, reference, scale)
 
 
 def default_reward(losses: Sequence[float], violation: float) -> float:

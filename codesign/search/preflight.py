@@ -54,11 +54,10 @@ def preflight(cfg: SearchConfig, joint) -> None:
 
 def _uncomputable_metrics(cfg: SearchConfig) -> list[Problem]:
     """A plug-in metric the built-in evaluator cannot give (no ``compute`` function)."""
-    named = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
     return [_problem(cfg, "objectives", f"metric `{m}` has no compute function, so the built-in evaluator cannot give "
                                         "it: declare it with MetricSpec(..., compute=fn), or search through "
                                         "codesign.Study with an evaluator that returns it")
-            for m in dict.fromkeys(named) if m not in BUILTIN_METRICS and metric(m).compute is None]
+            for m in cfg.named_metrics if m not in BUILTIN_METRICS and metric(m).compute is None]
 
 
 def _phase_accelerator_problems(cfg: SearchConfig, joint) -> list[Problem]:

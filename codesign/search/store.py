@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState, create_trial
 
 from ..errors import Problem, ValidationError
-from ..run import INTERRUPTED, STORE_FILE, Run, TrialRecord
+from ..run import INTERRUPTED, STORE_FILE, Run, TrialRecord, settled_by_index
 
 
 
@@ -148,7 +148,7 @@ class TrialStore:
     def finished_by_index(self) -> dict[int, TrialRecord]:
         """The trial that settled each searcher index (completed, or failed for a reason other than
         an interruption)."""
-        return {t.index: t for t in self.trials() if t.settled}
+        return settled_by_index(self.trials())
 
     def _trial_id(self, number: int) -> int:
         if number not in self._ids:

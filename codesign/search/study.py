@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from searchers.base import Feedback, make_searcher
 
 from ..errors import CodesignError, Problem, ValidationError
 from ..metric_registry import BUILTIN_METRICS, is_metric, metric
-from ..run import Run, TrialRecord, front_of, hypervolume_of
+from ..pareto import pareto_mask
+from ..run import Run, TrialRecord, front_of, hypervolume_of, settled_by_index
 from .executors import make_executor
 from .isolation import failed
 from .objectives import Constraint, Objective, Scoring, objective
@@ -130,7 +132,7 @@ class Study:
         store = self.store
         self._budget = trials
         store.set_info("budget_trials", trials)
-        done = {t.index: t for t in store.mark_interrupted(store.trials()) if t.settled}
+        done = settled_by_index(store.mark_interrupted(store.trials()))
         self.records, self._front = [], _Front()
         elapsed_before, start = float(store.info("elapsed_s", 0.0)), time.perf_counter()
         exe = make_executor(executor)
@@ -240,7 +242,7 @@ class Study:
                         "codesign.register_metric(MetricSpec(...)) before the run)")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
                 return f"the evaluator returned a non-finite or non-numeric value for `{name}`: {value!r}"
-        missing = [m for m in self.scoring.metrics[:len(self.objectives)] if m not in flat]
+        missing = [o.metric for o in self.objectives if o.metric not in flat]
         if missing:
             return f"the evaluator returned no value for objective metric(s) {', '.join(missing)} (got {sorted(flat)})"
         return None
@@ -318,9 +320,9 @@ class _Front:
                 key = tuple(r.losses)
                 (self.groups if key in self.groups else fresh).setdefault(key, []).append(r)
         if fresh:
-            keys = list(self.groups) + list(fresh)
-            kept = {tuple(x.losses) for x in front_of([TrialRecord(0, "", losses=k, metrics={}) for k in keys])}
-            self.groups = {k: self.groups.get(k) or fresh[k] for k in keys if k in kept}
+            groups = {**self.groups, **fresh}
+            mask = pareto_mask(np.array(list(groups)))
+            self.groups = {k: g for (k, g), on_front in zip(groups.items(), mask) if on_front}
 
     def records(self) -> list[TrialRecord]:
         return [r for group in self.groups.values() for r in group]

@@ -25,7 +25,7 @@ from ..json_io import write_json_atomic
 from ..yaml_io import load_yaml
 from ..metric_registry import MetricSpec, is_metric, metric_names, register_metric
 from ..pareto import hypervolume, hypervolume_history
-from ..run import STORE_FILE, Run, TrialRecord, front_of
+from ..run import STORE_FILE, TABLE_FILES, Run, TrialRecord, front_of, settled_by_index
 from .objectives import Constraint, Objective, Scoring
 from .store import TrialStore, open_run_store
 
@@ -54,12 +54,12 @@ class RunTrials:
         for r in self.records:
             seen.update(r.metrics or {})
         builtin = metric_names() if self.config_run else []
-        ordered = list(dict.fromkeys([*self.scoring.metrics, *[m for m in builtin if m in seen or self.config_run]]))
+        ordered = list(dict.fromkeys([*self.scoring.metrics, *builtin]))
         return ordered + sorted(seen - set(ordered))
 
     def settled(self) -> list[TrialRecord]:
         """The trials that count towards the budget (the store's rule), in searcher order."""
-        by_index = {r.index: r for r in self.records if r.settled}
+        by_index = settled_by_index(self.records)
         return [by_index[i] for i in sorted(by_index)]
 
     def rows(self) -> list[dict[str, Any]]:
@@ -145,10 +145,11 @@ def write_summary(run_dir: str | Path) -> dict[str, Any]:
     rows = t.rows()
     front = [r for r in rows if r["on_front"]]
     out = Path(run_dir)
-    _write_csv(out / "trials.csv", rows)
-    _write_csv(out / "front.csv", front)
-    write_json_atomic(out / "trials.json", rows, indent=1)
-    write_json_atomic(out / "front.json", front, indent=1)
+    trials_csv, trials_json, front_csv, front_json, summary_json = TABLE_FILES
+    _write_csv(out / trials_csv, rows)
+    _write_csv(out / front_csv, front)
+    write_json_atomic(out / trials_json, rows, indent=1)
+    write_json_atomic(out / front_json, front, indent=1)
     done = t.settled()
     ls = np.array([[o.loss(r[o.metric]) for o in t.objectives] for r in front]) if front \
         else np.zeros((0, len(t.objectives)))
@@ -163,7 +164,7 @@ def write_summary(run_dir: str | Path) -> dict[str, Any]:
         "elapsed_s": elapsed, "setup_timings_s": setup, "setup_s": sum(setup.values()),
         "total_s": elapsed + sum(setup.values()), "storage": t.store.info("storage"),
     }
-    write_json_atomic(out / "summary.json", summary, indent=1)
+    write_json_atomic(out / summary_json, summary, indent=1)
     return summary
 
 
