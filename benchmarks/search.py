@@ -17,6 +17,19 @@ random search's hypervolume at its last trial (same seed); the key reports the m
 needing the fewest trials for that. ``joint_hv`` / ``phase_hv`` are mean final hypervolumes of the
 searcher with the highest final hypervolume (``joint_vs_phase_searcher``) run in joint mode and in phase mode (network on the
 space's median accelerator for half the budget, then the accelerator for phase 1's front networks).
+``gp`` runs at most ``GP_MAX_TRIALS`` trials (its cost grows with the cube of the trials seen), so
+its ``final_hv`` is at that budget, not the others'; ``--quick`` skips it to stay near a minute.
+
+Differentiable against evolution at equal wall time, on the quickstart setup
+(``examples/quickstart.yaml``: supernet accuracy, analytical costs, 10 mm² area budget; no host
+measurement): one supernet is trained, then the ``differentiable`` searcher runs with its defaults
+(4 λ × 4 candidates, each evaluated at the run's full fidelity) and its seconds
+(``differentiable_s``, one-shot phase plus evaluations) become the wall-time budget of an evolution
+run on the same supernet checkpoint. ``differentiable_hv`` / ``evolution_hv_same_wall_time`` are
+their hypervolumes (same objectives and reference point). ``collapse`` is the share of stages at
+their smallest depth in the final most likely candidate per λ, with the default warm-up and without
+it (``--quick``: the smoke setup's 30-step supernet and 20 steps per λ, so its figures only show the
+mechanics).
 """
 from __future__ import annotations
 
@@ -43,7 +56,12 @@ SEARCHERS = {
     "reinforce": {"lr": 0.05},
     "nsga2": {"population": 50},
     "tpe": {"startup_trials": 50},
+    "ppo": {},
+    "gp": {"startup_trials": 20},
 }
+#: the GP's cost grows with the cube of the trials seen: it runs only where the budget is at most this
+GP_MAX_TRIALS = 300
+QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
 
 
 def config(searcher: str, seed: int, trials: int, mode: str = "joint") -> SearchConfig:
@@ -80,6 +98,42 @@ def make_samples(checkpoint: str | None, n: int = 300) -> None:
     print(f"wrote {SAMPLES}")
 
 
+def differentiable_vs_evolution(quick: bool) -> dict:
+    base = SearchConfig.from_yaml(QUICKSTART).to_dict()
+    base["measure"] = {"runtime": "none"}
+    if quick:
+        base["accuracy"]["supernet"] = {**base["accuracy"]["supernet"], "steps": 30}
+    diff_opts = {"steps": 20, "warmup_steps": 10, "table_every": 5} if quick else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+
+        def run(name: str, searcher: dict, budget: dict, checkpoint: str | None = None):
+            doc = {**base, "name": name, "searcher": searcher, "budget": budget}
+            if checkpoint:
+                doc["accuracy"] = {**base["accuracy"], "checkpoint": checkpoint}
+            t = time.perf_counter()
+            state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), tmp / name, progress=False)
+            return state, time.perf_counter() - t
+
+        run("supernet", {"name": "random", "batch": 8}, {"trials": 1})
+        ckpt = str(tmp / "supernet" / "supernet.pt")
+        diff, diff_s = run("differentiable", {"name": "differentiable", "batch": 8, **diff_opts}, {"trials": 16}, ckpt)
+        evo, _ = run("evolution", {"name": "evolution", "batch": 8, "population": 48, "sample": 12},
+                     {"trials": 100_000, "wall_time_s": diff_s}, ckpt)
+        plain, _ = run("no-warmup", {"name": "differentiable", "batch": 8, **diff_opts, "warmup_steps": 0},
+                       {"trials": 16}, ckpt)
+    searcher_of = {"differentiable": diff, "no-warmup": plain}
+    return {"differentiable_hv": diff.hypervolume(), "evolution_hv_same_wall_time": evo.hypervolume(),
+            "differentiable_s": round(diff_s, 1), "evolution_trials_same_wall_time": len(evo.records),
+            "collapse": {"min_depth_share_with_warmup": _min_depth(searcher_of["differentiable"]),
+                         "min_depth_share_without_warmup": _min_depth(searcher_of["no-warmup"])}}
+
+
+def _min_depth(state) -> list:
+    """Per λ, the share of stages at their smallest depth in the most likely candidate."""
+    return [h.get("min_depth_share") for h in state.last_searcher.history]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 seed x 200 trials")
@@ -91,17 +145,18 @@ def main() -> None:
         return
     seeds, trials = ([0], 200) if args.quick else ([0, 1, 2], 1000)
     start = time.perf_counter()
-    curves: dict[str, list[np.ndarray]] = {name: [] for name in SEARCHERS}
+    curves: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
-    for name in SEARCHERS:
+    names = [n for n in SEARCHERS if not (n == "gp" and args.quick)]
+    for name in names:
         t = time.perf_counter()
         for seed in seeds:
-            curves[name].append(hv_curve(name, seed, trials))
+            curves.setdefault(name, []).append(hv_curve(name, seed, min(trials, GP_MAX_TRIALS) if name == "gp" else trials))
         seconds[name] = round(time.perf_counter() - t, 1)
         print(f"{name}: final hv {[round(float(c[-1]), 4) for c in curves[name]]} ({seconds[name]} s)", flush=True)
     random_final = [float(c[-1]) for c in curves["random"]]
     per_seed = {}
-    for name in SEARCHERS:
+    for name in names:
         hits = []
         for c, target in zip(curves[name], random_final):
             reached = np.flatnonzero(c >= target)
@@ -109,9 +164,9 @@ def main() -> None:
         per_seed[name] = hits
     trials_to = {n: (float(np.mean(h)) if all(x is not None for x in h) else None) for n, h in per_seed.items()}
     final = {n: float(np.mean([c[-1] for c in cs])) for n, cs in curves.items()}
-    best = min((n for n in SEARCHERS if n != "random"),
+    best = min((n for n in names if n != "random"),
                key=lambda n: (trials_to[n] is None, trials_to[n] or 0, -final[n]))
-    best_final = max((n for n in SEARCHERS if n != "random"), key=lambda n: final[n])
+    best_final = max((n for n in names if n != "random" and len(curves[n][0]) == trials), key=lambda n: final[n])
     phase = [float(hv_curve(best_final, seed, trials, "phase")[-1]) for seed in seeds]
     results = {
         "trials": trials, "seeds": len(seeds),
@@ -121,9 +176,10 @@ def main() -> None:
         "joint_vs_phase_searcher": best_final,
         "joint_hv": final[best_final], "phase_hv": float(np.mean(phase)),
         "final_hv": final,
+        **differentiable_vs_evolution(args.quick),
         "details": {"trials_to_random_hv_per_seed": per_seed, "phase_hv_per_seed": phase,
                     "hv_at": {n: {str(k): float(np.mean([c[k - 1] for c in cs])) for k in (50, 100, 250, 500, trials)
-                                  if k <= trials} for n, cs in curves.items()},
+                                  if k <= len(cs[0])} for n, cs in curves.items()},
                     "seconds": seconds},
         "seconds": round(time.perf_counter() - start, 1),
     }

@@ -9,6 +9,7 @@ is reproducible from its seed; given the same sequence of tells it proposes the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -30,12 +31,15 @@ class ChoiceSpace(Protocol):
 @dataclass(frozen=True)
 class Feedback:
     """Result of one proposal: ``losses`` (each objective in minimisation form, see
-    ``Objective.loss``), the scalar ``reward`` (higher is better), feasibility, or ``failed``."""
+    ``Objective.loss``), the scalar ``reward`` (higher is better), feasibility, or ``failed``.
+    ``margin`` is the signed constraint value (≤ 0 feasible, see ``Constraint.margin``; ``None``
+    when the run has no constraints), for searchers that model the constraint."""
 
     losses: tuple[float, ...] | None
     reward: float | None
     feasible: bool = True
     violation: float = 0.0
+    margin: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -48,6 +52,9 @@ class Searcher:
 
     name: ClassVar[str] = ""
     OPTIONS: ClassVar[dict[str, Any]] = {}
+    #: True for a one-shot searcher whose ``prepare(ctx)`` trains the run's weight-sharing supernet
+    #: further (the run then needs the supernet and its data whatever the accuracy fidelity)
+    TRAINS_SUPERNET: ClassVar[bool] = False
 
     def __init__(self, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,
                  source: str = ""):
@@ -57,6 +64,7 @@ class Searcher:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.checker = Checker(source)
+        self._proposed: set[tuple] = set()
         opts = dict(options or {})
         unknown = sorted(set(opts) - set(self.OPTIONS))
         for key in unknown:
@@ -78,6 +86,20 @@ class Searcher:
     # helpers shared by subclasses -----------------------------------------------------------
     def random_values(self) -> Values:
         return {c.name: c.sample(self.rng) for c in self.choices}
+
+    def fresh(self, propose: Callable[[], Values], tries: int = 100, fallback: Callable[[], Values] | None = None) -> Values:
+        """The first of up to ``tries`` calls of ``propose`` (then of ``fallback``, when given) whose
+        active values this searcher has not proposed before — the last one when all were: a budget of
+        evaluations is not spent twice on one candidate. Replaying the same tells rebuilds the same
+        memory, so resume is unaffected."""
+        for make in (propose, fallback) if fallback is not None else (propose,):
+            for _ in range(tries):
+                values = make()
+                key = tuple(sorted((name, repr(values[name])) for name in self.space.active(values)))
+                if key not in self._proposed:
+                    self._proposed.add(key)
+                    return values
+        return values
 
     def option(self, key: str, lo: float, hi: float, integer: bool = True) -> None:
         """Validate one numeric option in place."""
@@ -125,6 +147,11 @@ def searcher_class(name: str, where: str = "searcher.name") -> type[Searcher]:
     if not (isinstance(cls, type) and all(callable(getattr(cls, m, None)) for m in ("ask", "tell"))):
         raise ValidationError(Problem(where, f"the searcher plug-in `{name}` is {cls!r}, not a class with ask() and tell()"))
     return cls
+
+
+def trains_supernet(name: str) -> bool:
+    """Whether the registered searcher ``name`` trains the run's supernet (``TRAINS_SUPERNET``)."""
+    return bool(getattr(searcher_class(name), "TRAINS_SUPERNET", False))
 
 
 def make_searcher(name: str, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,

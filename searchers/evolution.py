@@ -4,7 +4,8 @@ The population holds the ``population`` most recent results; a child is a mutati
 choice changed) of the winner of a tournament among ``sample`` random members. The winner is the
 member with the best non-dominated rank within the tournament (feasible before infeasible, failed
 last), ties broken by the scalar reward — so the search pushes the whole front, not one point.
-Until the population is full, proposals are random.
+Until the population is full, proposals are random. A candidate already proposed is not proposed
+again (another mutation is drawn, or a random candidate once the parent's neighbours are all taken).
 """
 from __future__ import annotations
 
@@ -34,11 +35,12 @@ class RegularizedEvolution(Searcher):
     def ask(self) -> Values:
         self.proposed += 1
         if self.proposed <= self.options["population"] or len(self.population) < 2:
-            return self.random_values()
+            return self.fresh(self.random_values)
         idx = self.rng.choice(len(self.population), size=min(self.options["sample"], len(self.population)),
                               replace=False)
         members = [self.population[i] for i in idx]
-        return self.mutate(members[self._winner(members)][0])
+        parent = members[self._winner(members)][0]
+        return self.fresh(lambda: self.mutate(parent), fallback=self.random_values)
 
     def tell(self, values: Values, feedback: Feedback) -> None:
         self.population.append((values, feedback))

@@ -19,6 +19,7 @@ from .policy import POLICY_OPTIONS, check_policy_options, policy_from_options
 
 class OneShot(Searcher):
     name = "oneshot"
+    TRAINS_SUPERNET = True
     OPTIONS = {"steps": 300, "warmup_steps": 0, "candidates": 16, **POLICY_OPTIONS}
 
     def check_options(self) -> None:

@@ -1,8 +1,8 @@
-"""NSGA-II and TPE through optuna's samplers, driven by ask/tell on a private in-memory study.
+"""NSGA-II, TPE and Gaussian-process BO through optuna's samplers, driven by ask/tell on a private in-memory study.
 
 The study sees every choice as a ``CategoricalDistribution`` and the objectives as minimised
-losses; a constraint violation is set with ``Trial.set_constraint`` (optuna ranks infeasible
-trials behind feasible ones). The run's persistent store is separate: the searcher only ever sees
+losses; the run's constraints are one signed value set with ``Trial.set_constraint`` (≤ 0 feasible;
+optuna ranks infeasible trials behind feasible ones, and the GP models it). The run's persistent store is separate: the searcher only ever sees
 the values it proposed and the feedback it was told.
 """
 from __future__ import annotations
@@ -36,7 +36,8 @@ class _OptunaSearcher(Searcher):
         if feedback.failed:
             self.study.tell(trial, state=TrialState.FAIL)
             return
-        trial.set_constraint("violation", float(feedback.violation))
+        if feedback.margin is not None:  # signed, so a model of the constraint sees how much room is left
+            trial.set_constraint("constraints", float(feedback.margin))
         self.study.tell(trial, list(feedback.losses))
 
 
@@ -66,3 +67,24 @@ class TPE(_OptunaSearcher):
     def make_sampler(self):
         return optuna.samplers.TPESampler(n_startup_trials=self.options["startup_trials"], seed=self.seed,
                                           multivariate=True)
+
+
+class GaussianProcess(_OptunaSearcher):
+    """Gaussian-process Bayesian optimisation (optuna's ``GPSampler``): log expected improvement for
+    one objective, log expected hypervolume improvement for several, each multiplied by the GP
+    probability of feasibility when the run has constraints. Every choice is categorical (a
+    Hamming-distance kernel). Its cost grows with the cube of the trials seen: meant for budgets of
+    hundreds of evaluations, not tens of thousands."""
+
+    name = "gp"
+    OPTIONS = {"startup_trials": 10, "deterministic": False}
+
+    def check_options(self) -> None:
+        self.option("startup_trials", 1, 1_000_000)
+        if not isinstance(self.options["deterministic"], bool):
+            self.checker.fail("searcher.deterministic", "expected true or false (whether the evaluator gives "
+                                                        f"the same metrics for the same candidate), got {self.options['deterministic']!r}")
+
+    def make_sampler(self):
+        return optuna.samplers.GPSampler(n_startup_trials=self.options["startup_trials"], seed=self.seed,
+                                         deterministic_objective=self.options["deterministic"])

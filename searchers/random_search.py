@@ -1,4 +1,5 @@
-"""Random search: every choice uniformly at random — the baseline every other searcher must beat."""
+"""Random search: every choice uniformly at random, without repeating a candidate — the baseline
+every other searcher must beat."""
 from __future__ import annotations
 
 from .base import Feedback, Searcher, Values
@@ -8,7 +9,7 @@ class RandomSearch(Searcher):
     name = "random"
 
     def ask(self) -> Values:
-        return self.random_values()
+        return self.fresh(self.random_values)
 
     def tell(self, values: Values, feedback: Feedback) -> None:
         pass

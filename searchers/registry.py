@@ -22,6 +22,12 @@ def _reinforce():
     return Reinforce
 
 
+@register_searcher("ppo")
+def _ppo():
+    from .ppo import PPO
+    return PPO
+
+
 @register_searcher("nsga2")
 def _nsga2():
     from .optuna_samplers import NSGA2
@@ -32,6 +38,18 @@ def _nsga2():
 def _tpe():
     from .optuna_samplers import TPE
     return TPE
+
+
+@register_searcher("gp")
+def _gp():
+    from .optuna_samplers import GaussianProcess
+    return GaussianProcess
+
+
+@register_searcher("differentiable")
+def _differentiable():
+    from .differentiable import Differentiable
+    return Differentiable
 
 
 @register_searcher("oneshot")

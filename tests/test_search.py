@@ -60,7 +60,8 @@ def test_a_trial_left_running_by_a_killed_process_is_retried(tmp_path):
 
 @pytest.mark.parametrize("name,options", [("random", {}), ("evolution", {"population": 6, "sample": 2}),
                                           ("reinforce", {"lr": 0.1}), ("nsga2", {"population": 6}),
-                                          ("tpe", {"startup_trials": 4})])
+                                          ("tpe", {"startup_trials": 4}), ("ppo", {"rollouts": 4}),
+                                          ("gp", {"startup_trials": 4})])
 def test_every_multi_trial_searcher_completes_its_budget_reproducibly(tmp_path, name, options):
     cfg = cheap_config(tmp_path, searcher={"name": name, "batch": 3, **options}, budget={"trials": 12})
     a = run_search(cfg, tmp_path / "a", progress=False)
@@ -122,6 +123,56 @@ def test_oneshot_searcher_trains_a_controller_and_stores_its_front_as_trials(tmp
     state = run_search(SearchConfig.from_dict(doc), tmp_path / "run", progress=False)
     assert len(state.records) == 8 and len({o.candidate for o in state.records[:4]}) == 4
     assert all(o.metrics is not None for o in state.records)
+
+
+def differentiable_config(**options) -> SearchConfig:
+    doc = SearchConfig.from_yaml("examples/smoke.yaml").to_dict()
+    doc["searcher"] = {"name": "differentiable", "batch": 4, "steps": 6, "warmup_steps": 2, "candidates": 2,
+                       "lambdas": [[0.0, 0.0], [1.0, 1.0]], "table_every": 3, **options}
+    doc["budget"] = {"trials": 4}
+    doc["measure"] = {"runtime": "none"}
+    return SearchConfig.from_dict(doc)
+
+
+def test_differentiable_search_sweeps_lambda_and_stores_its_candidates_reproducibly(tmp_path):
+    a = run_search(differentiable_config(), tmp_path / "a", progress=False)
+    assert len(a.records) == 4 and len({o.candidate for o in a.records}) == 4
+    assert all(o.metrics is not None for o in a.records)
+    b = run_search(differentiable_config(), tmp_path / "b", progress=False)
+    assert candidates(b) == candidates(a)
+    snas = run_search(differentiable_config(relaxation="snas"), tmp_path / "snas", progress=False)
+    assert len(snas.records) == 4
+
+
+def test_differentiable_search_pulls_towards_cheaper_hardware_as_lambda_grows(tmp_path):
+    """The expected-cost term alone (no steps on weights matter at λ this large) moves the most likely
+    candidate to a cheaper network and accelerator: latency of the λ=50 pick < that of the λ=0 pick."""
+    from searchers.differentiable import Differentiable
+    from codesign.search.loop import joint_space, prepare_run
+    from codesign.accuracy.sources import prepare_accuracy
+    from codesign.search.oneshot_context import OneShotContext
+
+    cfg = differentiable_config()
+    run = tmp_path / "run"
+    cfg = prepare_run(cfg, run, resume=False)
+    joint = joint_space(cfg)
+    prepare_accuracy(cfg, joint.arch, run, progress=False)
+    ctx = OneShotContext(cfg, joint, run, joint)
+    searcher = Differentiable(joint, 3, 0, {"steps": 30, "warmup_steps": 0, "candidates": 1, "arch_lr": 0.2,
+                                            "lambdas": [[0.0, 0.0], [50.0, 50.0]], "table_every": 5})
+    searcher.prepare(ctx, progress=False)
+    plain, cheap = (ctx.hardware(joint.decode(v)) for v in searcher.queue[:2])
+    assert cheap["latency_ms"] < plain["latency_ms"] and cheap["energy_mj"] < plain["energy_mj"]
+    assert [h["lambdas"] for h in searcher.history] == [[0.0, 0.0], [50.0, 50.0]]
+
+
+@pytest.mark.parametrize("options, field", [({"tau_start": 0}, "searcher.tau_start"),
+                                            ({"tau_end": -1.0}, "searcher.tau_end"),
+                                            ({"lambdas": [[0.1, -0.5]]}, r"searcher.lambdas\[0\]"),
+                                            ({"relaxation": "darts"}, "searcher.relaxation")])
+def test_differentiable_search_names_a_bad_option(tmp_path, options, field):
+    with pytest.raises(ValidationError, match=field):
+        run_search(differentiable_config(**options), tmp_path / "run", progress=False)
 
 
 def test_a_bad_config_names_every_wrong_field(tmp_path):

@@ -21,6 +21,7 @@ from ..json_io import read_json, write_json_atomic
 from ..run import PREDICTOR_SAMPLES_FILE, SUPERNET_FILE
 from ..spaces.arch_space import ArchSpace
 from ..search.config import SearchConfig
+from searchers.base import trains_supernet
 from .predictor import AccuracyPredictor
 
 SAMPLES_FORMAT = "codesign.accuracy_samples.v1"
@@ -50,7 +51,7 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
     timings: dict[str, float] = {}
     fid = cfg.accuracy.fidelity
     needs_supernet = fid == "supernet" or (fid == "predictor" and not cfg.accuracy.samples_file)
-    if cfg.searcher == "oneshot":
+    if trains_supernet(cfg.searcher):
         needs_supernet = True
     ckpt = supernet_path(cfg, run_dir)
     data = None

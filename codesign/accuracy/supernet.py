@@ -142,7 +142,9 @@ class DynBlock(nn.Module):
             return self.ibn_dw_single, self.ibn_se_single, self.fused_single, self.fused_se_single
         return self.ibn_dw, self.ibn_se, self.fused, self.fused_se
 
-    def forward(self, x: torch.Tensor, b: BlockConfig) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, b: BlockConfig, gate: torch.Tensor | None = None) -> torch.Tensor:
+        """``gate`` (a scalar, 1 in value) multiplies the block's own branch: a differentiable
+        searcher's straight-through weight of the options that built it."""
         cin = x.shape[1]
         mid = cin * b.expansion
         sq = se_channels(cin, b.se) if b.se else 0
@@ -156,6 +158,8 @@ class DynBlock(nn.Module):
             y = fused(x, mid if b.expansion > 1 else b.channels, b.kernel, b.stride, b.activation)
             y = fused_se(y, sq) if sq else y
             y = self.fused_project(y, b.channels, 1, 1, "none") if b.expansion > 1 else y
+        if gate is not None:
+            y = y * gate
         return x + y if has_residual(cin, b) else y
 
     def copy_to(self, static_block: nn.Module, cin: int, b: BlockConfig) -> None:
@@ -226,13 +230,18 @@ class Supernet(nn.Module):
         return self.active
 
     # ---- forward and export -------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.active
+    def forward(self, x: torch.Tensor, gates: dict | None = None) -> torch.Tensor:
+        """Logits of the active subnet. ``gates`` (optional) maps ``"stem"``, ``"head"`` and
+        ``(stage, block)`` to scalar tensors that multiply that part's output (its branch, for a
+        residual block): how a differentiable searcher's straight-through choice weights reach the loss."""
+        a, gates = self.active, gates or {}
         x = self.stem(x, a.stem.channels, a.stem.kernel, a.stem.stride, a.stem.activation)
-        for stage, blocks in zip(self.stages, a.stages):
-            for dyn, b in zip(stage, blocks):
-                x = dyn(x, b)
+        x = x * gates["stem"] if "stem" in gates else x
+        for i, (stage, blocks) in enumerate(zip(self.stages, a.stages)):
+            for j, (dyn, b) in enumerate(zip(stage, blocks)):
+                x = dyn(x, b, gates.get((i, j)))
         x = self.head(x, a.head.channels, 1, 1, a.head.activation)
+        x = x * gates["head"] if "head" in gates else x
         x = x.mean((2, 3))
         return F.linear(x, self.classifier.weight[:, : a.head.channels], self.classifier.bias)
 

@@ -17,7 +17,7 @@ from .executors import EXECUTORS, ExecutorConfig
 from .objectives import Constraint, Objective, objective
 from ..metric_registry import METRICS, metric as metric_spec, metric_names
 from ..spaces.registry import SPACES
-from searchers.base import SEARCHERS, searcher_class
+from searchers.base import SEARCHERS, searcher_class, searcher_names, trains_supernet
 from accel_models.registry import BACKENDS
 from .rewards import REWARD_KINDS, Reward
 
@@ -135,8 +135,10 @@ class SearchConfig:
         if v.get("space_name") and v.get("mode") == "phase":
             chk.fail("mode", "phase mode splits the built-in network × accelerator space; a registered space "
                              "(space.name) searches jointly")
-        if v.get("searcher") == "oneshot" and v["accuracy"] is not None and v["accuracy"].fidelity == "proxy":
-            chk.fail("accuracy.fidelity", "the oneshot searcher trains the supernet: use fidelity supernet or predictor")
+        name = v.get("searcher")
+        if (name in searcher_names() and trains_supernet(name) and v["accuracy"] is not None
+                and v["accuracy"].fidelity == "proxy"):
+            chk.fail("accuracy.fidelity", f"the {name} searcher trains the supernet: use fidelity supernet or predictor")
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
         return cls(**v)
 

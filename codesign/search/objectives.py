@@ -63,6 +63,16 @@ class Constraint:
             return (self.lo - value) / max(abs(self.lo), 1e-12)
         return 0.0
 
+    def margin(self, value: float) -> float:
+        """Signed relative distance to the bound: ≤ 0 when satisfied (how much room is left), > 0 by
+        how much it is broken (then equal to :meth:`violation`)."""
+        sides = []
+        if self.hi is not None:
+            sides.append((value - self.hi) / max(abs(self.hi), 1e-12))
+        if self.lo is not None:
+            sides.append((self.lo - value) / max(abs(self.lo), 1e-12))
+        return max(sides, default=0.0)
+
     def describe(self) -> str:
         parts = [f"{self.lo} <=" if self.lo is not None else "", self.metric,
                  f"<= {self.hi}" if self.hi is not None else ""]
@@ -96,6 +106,12 @@ def flat_metrics(metrics: Metrics, backend: str, runtime: str | None = None) -> 
 def total_violation(flat: dict[str, float], constraints: list[Constraint]) -> float:
     """Sum of relative violations; a constraint on a metric the trial lacks is not checked."""
     return sum(c.violation(flat[c.metric]) for c in constraints if c.metric in flat)
+
+
+def constraint_margin(flat: dict[str, float], constraints: list[Constraint]) -> float | None:
+    """The largest :meth:`Constraint.margin` (≤ 0: every constraint holds); ``None`` without constraints."""
+    margins = [c.margin(flat[c.metric]) for c in constraints if c.metric in flat]
+    return max(margins) if margins else None
 
 
 def losses(flat: dict[str, float], objectives: list[Objective]) -> list[float]:

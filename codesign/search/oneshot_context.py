@@ -49,14 +49,19 @@ class OneShotContext:
         self.opt.step()
         return float(loss.detach())
 
+    def val_batch_tensors(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, labels) of validation batch ``step`` (``val_batch`` images drawn by the step's seed)."""
+        val = self.data.val
+        idx = torch.from_numpy(np.random.default_rng(step).permutation(len(val))[:self.val_batch])
+        return val.x[idx], val.y[idx]
+
     @torch.no_grad()
     def val_accuracy(self, arch: ArchConfig, step: int) -> float:
         """Accuracy of ``arch``'s subnet on one validation batch (batch statistics, as in TuNAS)."""
-        val = self.data.val
-        idx = torch.from_numpy(np.random.default_rng(step).permutation(len(val))[:self.val_batch])
+        x, y = self.val_batch_tensors(step)
         self.net.train()  # normalise with the batch's own statistics: running ones belong to other subnets
         self.net.set_active_subnet(arch)
-        return float((self.net(val.x[idx]).argmax(1) == val.y[idx]).float().mean())
+        return float((self.net(x).argmax(1) == y).float().mean())
 
     def hardware(self, cand: Candidate) -> dict[str, float]:
         """Hardware cost of ``cand`` from the run's cost-model backend (its latency, energy, area)."""

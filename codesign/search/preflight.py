@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import CodesignError, Problem, ValidationError
 from ..metric_registry import BUILTIN_METRICS, metric
 from .config import SearchConfig
+from searchers.base import trains_supernet
 from accel_models.hardware_arrays import accel_arrays
 
 
@@ -25,7 +26,7 @@ def preflight(cfg: SearchConfig, joint) -> None:
     fid = cfg.accuracy.fidelity
     needs_data = fid == "proxy" or (fid in ("supernet", "predictor") and not cfg.accuracy.checkpoint
                                     and not (fid == "predictor" and cfg.accuracy.samples_file)) \
-        or cfg.searcher == "oneshot"
+        or trains_supernet(cfg.searcher)
     if needs_data:
         from ..accuracy.sources import load_search_data
         try:

@@ -36,7 +36,7 @@ from ..pareto import pareto_mask
 from ..run import Run, TrialRecord, front_of, hypervolume_of, settled_by_index
 from .executors import make_executor
 from .isolation import failed
-from .objectives import Constraint, Objective, Scoring, objective
+from .objectives import Constraint, Objective, Scoring, constraint_margin, objective
 from .store import TrialStore, open_run_store
 
 #: a search whose first trials (this many, or its whole budget) all failed with one reason stops
@@ -85,6 +85,7 @@ class Study:
         self._front = _Front()
         self._slowest_s = math.inf  # seconds of the last batch's slowest evaluation (none yet: mark RUNNING)
         self.config = None  # the SearchConfig this study was built from, when it was
+        self.last_searcher = None  # the searcher object of the last phase run
         self._store = None
 
     @property
@@ -162,7 +163,7 @@ class Study:
             cands = [_decode(space, v) for v in values]
             records = self._settle(exe, index, phase, values, cands, done, bar)
             for v, r in zip(values, records):
-                searcher.tell(v, _feedback(r))
+                searcher.tell(v, self._feedback(r))
             self.records.extend(records)
             self._front.add(records)
             self._stop_if_every_trial_fails_alike()
@@ -259,6 +260,11 @@ class Study:
             rec.error = rec.error or f"no value for objective metric {exc}"
         return rec
 
+    def _feedback(self, rec: TrialRecord) -> Feedback:
+        margin = (constraint_margin(rec.metrics, list(self.scoring.constraints))
+                  if rec.metrics is not None else None)
+        return Feedback(rec.losses, rec.reward, rec.feasible, rec.violation, margin)
+
     def _make_searcher(self, space, phase_no: int, progress: bool):
         seed = self.seed + 1000 * phase_no
         s = self.searcher
@@ -270,6 +276,7 @@ class Study:
             searcher = s(space, len(self.objectives), seed)
         if self.prepare_searcher is not None and hasattr(searcher, "prepare"):
             self.prepare_searcher(searcher, space, progress)
+        self.last_searcher = searcher  # what it learned (a one-shot searcher's history) stays readable
         return searcher
 
     def _stop_if_every_trial_fails_alike(self) -> None:
@@ -344,8 +351,6 @@ def _decode(space, values: dict[str, Any]) -> tuple[Any, str, str | None]:
         return None, key, f"decode failed: {type(exc).__name__}: {exc}"
 
 
-def _feedback(rec: TrialRecord) -> Feedback:
-    return Feedback(rec.losses, rec.reward, rec.feasible, rec.violation)
 
 
 def _searcher_label(searcher: Any) -> str:

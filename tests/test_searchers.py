@@ -1,0 +1,71 @@
+"""Searchers on small spaces of one's own, through the public API: they do not repeat a candidate,
+learn from rewards, honour constraints, replay to the same state on resume, and reject bad options."""
+from __future__ import annotations
+
+import pytest
+
+from codesign import CategoricalSpace, Constraint, Study, ValidationError
+
+#: 4^5 = 1,024 networks; "wide" is better on accuracy and worse on latency, per position
+SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(5)}
+LEVEL = {"none": 0, "narrow": 1, "mid": 2, "wide": 3}
+
+
+def toy(candidate) -> dict[str, float]:
+    levels = [LEVEL[v] for v in candidate.as_dict().values()]
+    weighted = sum((i + 1) * lv for i, lv in enumerate(levels))  # later positions matter more
+    return {"accuracy": 0.5 + weighted / 90, "measured_latency_ms": 1.0 + sum(levels) ** 1.5}
+
+
+def study(searcher: str, run_dir=None, seed: int = 0, **kw) -> Study:
+    objectives = kw.pop("objectives", ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}])
+    return Study(CategoricalSpace(SPACE), toy, objectives, searcher=searcher, run_dir=run_dir, seed=seed, batch=4, **kw)
+
+
+@pytest.mark.parametrize("searcher", ["random", "evolution", "reinforce", "ppo"])
+def test_a_searcher_does_not_spend_the_budget_on_a_candidate_twice(searcher):
+    tiny = CategoricalSpace({"a": (1, 2, 3), "b": (1, 2, 3, 4)})  # 12 candidates
+    s = Study(tiny, lambda c: {"accuracy": c["a"] / 10, "measured_latency_ms": float(c["b"])},
+              ["accuracy", "measured_latency_ms"], searcher=searcher, batch=1,
+              searcher_options={"population": 4, "sample": 2} if searcher == "evolution" else None)
+    records = s.optimize(trials=12)
+    assert len({r.candidate for r in records}) == 12
+
+
+@pytest.mark.parametrize("searcher", ["reinforce", "ppo"])
+def test_a_policy_searcher_learns_to_propose_better_candidates(searcher):
+    s = study(searcher, objectives=["accuracy"], seed=1)
+    records = s.optimize(trials=160)
+    first = sum(r.metrics["accuracy"] for r in records[:40]) / 40
+    last = sum(r.metrics["accuracy"] for r in records[-40:]) / 40
+    assert last > first + 0.05
+
+
+def test_gaussian_process_search_honours_a_latency_constraint():
+    s = study("gp", objectives=["accuracy"], constraints=[Constraint("measured_latency_ms", hi=30.0)],
+              searcher_options={"startup_trials": 8})
+    records = s.optimize(trials=30)
+    best = max(r.metrics["accuracy"] for r in records if r.feasible)
+    # the one best feasible network of the 1,024 (sum of levels ≤ 9) puts its width last: (0,0,3,3,3)
+    assert best == pytest.approx(0.5 + 36 / 90)
+
+
+@pytest.mark.parametrize("searcher", ["ppo", "gp"])
+def test_a_new_searcher_resumes_to_the_same_trials_as_an_uninterrupted_run(tmp_path, searcher):
+    options = {"rollouts": 4} if searcher == "ppo" else {"startup_trials": 4}
+    straight = study(searcher, tmp_path / "straight", searcher_options=options).optimize(trials=16)
+    study(searcher, tmp_path / "resumed", searcher_options=options).optimize(trials=8)
+    resumed = study(searcher, tmp_path / "resumed", searcher_options=options).optimize(trials=16)
+    assert [r.candidate for r in resumed] == [r.candidate for r in straight]
+
+
+@pytest.mark.parametrize("searcher, options, field", [
+    ("ppo", {"clip": 0.0}, "searcher.clip"),
+    ("ppo", {"epochs": 0}, "searcher.epochs"),
+    ("ppo", {"entropy": -1.0}, "searcher.entropy"),
+    ("gp", {"deterministic": "yes"}, "searcher.deterministic"),
+    ("gp", {"startup_trials": 0}, "searcher.startup_trials"),
+])
+def test_a_new_searcher_names_an_option_out_of_range(searcher, options, field):
+    with pytest.raises(ValidationError, match=field.replace(".", r"\.")):
+        study(searcher, searcher_options=options).optimize(trials=4)
