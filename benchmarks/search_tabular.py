@@ -16,8 +16,8 @@ Two problems over the 15,625 networks (``codesign.tabular.nasbench201``):
   the table minus the best feasible accuracy found.
 
 Every evaluation is a trial of the engine (a repeated network counts again); the evaluator is the
-benchmark's own, deterministic per network. Seeds 0..19 (``seeds`` says per searcher: ``gp`` runs 5,
-see ``FEWER_SEEDS``; ``--quick``: 3 seeds, budgets 50/100). Searcher options are their defaults
+benchmark's own, deterministic per network. Seeds 0..19 (``--quick``: 3 seeds, budgets 50/100).
+Searcher options are their defaults
 except NSGA-II's population (20, so that 200 evaluations are 10 generations, not 4).
 """
 from __future__ import annotations
@@ -49,9 +49,6 @@ SEARCHERS = {
     "gp": {},
 }
 BUDGETS = (50, 100, 200)
-#: searchers run on fewer seeds than the rest: the GP's cost grows with the cube of the trials it has
-#: seen (about 1–2 s a trial at 200 trials on this 2-core host, where the others take milliseconds)
-FEWER_SEEDS = {"gp": 5}
 
 
 def problem(csv: str, device: str) -> dict:
@@ -131,14 +128,13 @@ def main() -> None:
     seeds, budgets = (range(3), (50, 100)) if args.quick else (range(args.seeds), BUDGETS)
     prob = problem(args.latency_csv, args.device)
     names = [n for n in SEARCHERS if args.searchers is None or n == "random" or n in args.searchers.split(",")]
-    seeds_of = {n: seeds[:FEWER_SEEDS.get(n, len(seeds))] for n in names}
-    jobs = [(n, s, k, budgets[-1], prob) for n in names for k in ("front", "budget") for s in seeds_of[n]]
+    jobs = [(n, s, k, budgets[-1], prob) for n in names for k in ("front", "budget") for s in seeds]
     curves: dict = {}
     with ProcessPoolExecutor(args.workers, initializer=_one_thread) as pool:
         for name, _seed, kind, curve in pool.map(run_one, jobs):
             curves.setdefault((name, kind), []).append(curve)
     elapsed = round(time.perf_counter() - start, 1)
-    results = {"device": args.device, "seeds": {n: len(seeds_of[n]) for n in names}, "budgets": list(budgets),
+    results = {"device": args.device, "seeds": len(seeds), "budgets": list(budgets),
                "latency_budget_ms": round(prob["budget_ms"], 4), **summarise(prob, curves, budgets, names),
                "seconds": elapsed}
     if args.searchers:

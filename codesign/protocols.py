@@ -10,6 +10,11 @@ An **evaluator** maps a candidate to its metrics: a mapping of metric name → v
 declared in the metric registry), or an :class:`Evaluation` that also carries per-stage seconds and
 a JSON-able detail record. It must be picklable to run in the process pool or on Ray (a module-level
 class or function; load heavy state lazily inside the worker).
+
+**Fidelity.** A multi-fidelity searcher (``bohb``) adds ``FIDELITY`` (training epochs) to the values
+it proposes; the engine then calls ``evaluator(candidate, fidelity=epochs)`` — an evaluator that
+accepts the keyword trains for that many epochs — and stores an evaluation below the searcher's
+``full_fidelity`` as ``PRUNED`` (its metrics kept, off the front), see :class:`AtFidelity`.
 """
 from __future__ import annotations
 
@@ -49,3 +54,18 @@ class Evaluation:
 
 class Evaluator(Protocol):
     def __call__(self, candidate: Any) -> Mapping[str, float] | Evaluation: ...
+
+
+#: the value a multi-fidelity searcher adds to its proposals: training epochs for this evaluation
+FIDELITY = "fidelity"
+
+
+@dataclass(frozen=True)
+class AtFidelity:
+    """``evaluator`` called at ``fidelity`` (picklable, so it travels to pool and Ray workers)."""
+
+    evaluator: Any
+    fidelity: int
+
+    def __call__(self, candidate: Any) -> Mapping[str, float] | Evaluation:
+        return self.evaluator(candidate, fidelity=self.fidelity)

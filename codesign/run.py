@@ -48,7 +48,7 @@ class TrialRecord:
     candidate: str
     phase: str = "joint"
     values: dict[str, Any] = field(default_factory=dict)
-    state: str = "COMPLETE"  # COMPLETE | FAIL | RUNNING
+    state: str = "COMPLETE"  # COMPLETE | PRUNED (evaluated below full fidelity) | FAIL | RUNNING
     number: int | None = None
     metrics: dict[str, float] | None = None
     detail: dict[str, Any] | None = None
@@ -68,8 +68,9 @@ class TrialRecord:
 
     @property
     def settled(self) -> bool:
-        """Counts towards the budget: completed, or failed for a reason other than an interruption."""
-        return self.state == "COMPLETE" or (self.state == "FAIL" and bool(self.error) and self.error != INTERRUPTED)
+        """Counts towards the budget: completed, pruned, or failed for a reason other than an interruption."""
+        return self.state in ("COMPLETE", "PRUNED") or (self.state == "FAIL" and bool(self.error)
+                                                         and self.error != INTERRUPTED)
 
     def result(self) -> dict[str, Any]:
         """The stored form of its outcome (the store's ``result`` attribute)."""

@@ -55,6 +55,9 @@ class Searcher:
     #: True for a one-shot searcher whose ``prepare(ctx)`` trains the run's weight-sharing supernet
     #: further (the run then needs the supernet and its data whatever the accuracy fidelity)
     TRAINS_SUPERNET: ClassVar[bool] = False
+    #: True for a multi-fidelity searcher: it adds ``codesign.protocols.FIDELITY`` (epochs) to its
+    #: proposals and sets ``full_fidelity``; the evaluator must accept ``fidelity=``
+    MULTI_FIDELITY: ClassVar[bool] = False
 
     def __init__(self, space: ChoiceSpace, n_objectives: int, seed: int, options: dict[str, Any] | None = None,
                  source: str = ""):
@@ -147,6 +150,11 @@ def searcher_class(name: str, where: str = "searcher.name") -> type[Searcher]:
     if not (isinstance(cls, type) and all(callable(getattr(cls, m, None)) for m in ("ask", "tell"))):
         raise ValidationError(Problem(where, f"the searcher plug-in `{name}` is {cls!r}, not a class with ask() and tell()"))
     return cls
+
+
+def multi_fidelity(name: str) -> bool:
+    """Whether the registered searcher ``name`` proposes partial-fidelity evaluations (``MULTI_FIDELITY``)."""
+    return bool(getattr(searcher_class(name), "MULTI_FIDELITY", False))
 
 
 def trains_supernet(name: str) -> bool:

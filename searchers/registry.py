@@ -46,6 +46,12 @@ def _gp():
     return GaussianProcess
 
 
+@register_searcher("bohb")
+def _bohb():
+    from .bohb import BOHB
+    return BOHB
+
+
 @register_searcher("differentiable")
 def _differentiable():
     from .differentiable import Differentiable

@@ -175,6 +175,40 @@ def test_differentiable_search_names_a_bad_option(tmp_path, options, field):
         run_search(differentiable_config(**options), tmp_path / "run", progress=False)
 
 
+def bohb_config(accuracy: dict | None = None, **options) -> SearchConfig:
+    doc = SearchConfig.from_yaml("examples/smoke.yaml").to_dict()
+    doc["data"] = {"name": "synthetic", "seed": 0}
+    doc["accuracy"] = accuracy or {"fidelity": "proxy", "train": {"epochs": 3, "batch_size": 64}}
+    doc["searcher"] = {"name": "bohb", "batch": 4, "min_epochs": 1, "eta": 3, **options}
+    doc["budget"] = {"trials": 6}
+    doc["measure"] = {"runtime": "none"}
+    return SearchConfig.from_dict(doc)
+
+
+def test_bohb_trains_each_rung_for_its_epochs_and_keeps_the_full_budget_from_the_config(tmp_path):
+    state = run_search(bohb_config(), tmp_path / "run", progress=False)
+    rows = state.store.trials()
+    assert {(t.values["fidelity"], t.state) for t in rows} == {(1, "PRUNED"), (3, "COMPLETE")}
+    assert all(t.detail["fidelity_epochs"] == t.values["fidelity"] for t in rows)
+    summary = write_summary(tmp_path / "run")
+    assert summary["trials_settled"] == 6 and summary["trials_pruned"] == sum(t.state == "PRUNED" for t in rows)
+
+
+@pytest.mark.parametrize("accuracy, options, field", [
+    ({"fidelity": "supernet"}, {}, "accuracy.fidelity"),
+    ({"fidelity": "proxy", "train": {"steps": 20}}, {}, "accuracy.train.steps"),
+    (None, {"min_epochs": 9}, "searcher.min_epochs"),
+])
+def test_bohb_names_a_config_it_cannot_run(tmp_path, accuracy, options, field):
+    with pytest.raises(ValidationError, match=field.replace(".", r"\.")):
+        run_search(bohb_config(accuracy, **options), tmp_path / "run", progress=False)
+    db = tmp_path / "run" / "study.db"
+    if db.exists():  # stopped before any trial
+        import sqlite3
+
+        assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0
+
+
 def test_a_bad_config_names_every_wrong_field(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("objectives: [{metric: speed}]\nsearcher: {name: evolution, populaton: 3}\n"

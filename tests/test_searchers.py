@@ -2,9 +2,11 @@
 learn from rewards, honour constraints, replay to the same state on resume, and reject bad options."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from codesign import CategoricalSpace, Constraint, Study, ValidationError
+from codesign.pareto import nondomination_rank
 
 #: 4^5 = 1,024 networks; "wide" is better on accuracy and worse on latency, per position
 SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(5)}
@@ -69,3 +71,61 @@ def test_a_new_searcher_resumes_to_the_same_trials_as_an_uninterrupted_run(tmp_p
 def test_a_new_searcher_names_an_option_out_of_range(searcher, options, field):
     with pytest.raises(ValidationError, match=field.replace(".", r"\.")):
         study(searcher, searcher_options=options).optimize(trials=4)
+
+
+class TrainedFor:
+    """The toy metrics with accuracy discounted for short training (an evaluator with fidelity)."""
+
+    def __call__(self, candidate, fidelity: int | None = None) -> dict[str, float]:
+        metrics = toy(candidate)
+        metrics["accuracy"] *= 1 - 0.5 / (fidelity or 9)
+        return metrics
+
+
+def bohb_study(run_dir=None, **options) -> Study:
+    return Study(CategoricalSpace(SPACE), TrainedFor(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+                 searcher="bohb", run_dir=run_dir, batch=4,
+                 searcher_options={"max_epochs": 9, "min_epochs": 1, "eta": 3, "min_points": 5, **options})
+
+
+def test_bohb_runs_hyperband_rungs_and_stores_the_stopped_trials_as_pruned(tmp_path):
+    study = bohb_study(tmp_path / "run")
+    records = study.optimize(trials=60)
+    rungs = {(r.values["fidelity"], r.state) for r in records}
+    assert rungs == {(1, "PRUNED"), (3, "PRUNED"), (9, "COMPLETE")}
+    # the first bracket: 9 candidates at 1 epoch, the best 3 of them again at 3, the best of those at 9
+    first = records[:9]
+    assert all(r.values["fidelity"] == 1 for r in first)
+    promoted = {r.candidate for r in records if r.values["fidelity"] == 3} & {r.candidate for r in first}
+    assert len(promoted) == 3
+    losses = np.array([r.losses for r in first])
+    on_front = {r.candidate for r, rank in zip(first, nondomination_rank(losses)) if rank == 0}
+    assert on_front <= promoted or promoted <= on_front             # promoted by non-dominated rank
+    assert len({r.candidate for r in records if r.values["fidelity"] == 9} & promoted) >= 1
+    assert all(t.state == "COMPLETE" for t in study.front())      # the front holds full-fidelity trials only
+    stored = study.trials()
+    assert sum(t.state == "PRUNED" for t in stored) == sum(r.state == "PRUNED" for r in records)
+    pruned = [t for t in stored if t.state == "PRUNED"]
+    assert all(t.metrics["measured_latency_ms"] == toy_latency(t) for t in pruned)  # hardware exact at every rung
+
+
+def toy_latency(trial) -> float:
+    return toy(CategoricalSpace(SPACE).decode({k: v for k, v in trial.values.items() if k != "fidelity"}))["measured_latency_ms"]
+
+
+def test_bohb_resumes_and_runs_the_same_on_the_process_pool(tmp_path):
+    straight = bohb_study(tmp_path / "straight").optimize(trials=30)
+    bohb_study(tmp_path / "resumed").optimize(trials=13)
+    resumed = bohb_study(tmp_path / "resumed").optimize(trials=30)
+    assert [(r.candidate, r.values["fidelity"]) for r in resumed] == [(r.candidate, r.values["fidelity"]) for r in straight]
+    pool = bohb_study(tmp_path / "pool").optimize(trials=30, executor="pool")
+    assert [(r.candidate, r.state) for r in pool] == [(r.candidate, r.state) for r in straight]
+
+
+def test_bohb_needs_an_evaluator_that_takes_a_fidelity_and_a_rung_within_the_budget():
+    with pytest.raises(ValidationError, match="takes no `fidelity` keyword"):
+        study("bohb", searcher_options={"max_epochs": 9}).optimize(trials=4)
+    with pytest.raises(ValidationError, match=r"searcher\.min_epochs.*larger than the full budget"):
+        bohb_study(min_epochs=27).optimize(trials=4)
+    with pytest.raises(ValidationError, match=r"searcher\.max_epochs"):
+        bohb_study(max_epochs=None).optimize(trials=4)

@@ -104,6 +104,16 @@ class ProxyAccuracy:
         _, res = train(arch, self.data, self.cfg.accuracy.train)
         return res.val_accuracy
 
+    def at_epochs(self, arch: ArchConfig, epochs: int) -> float:
+        """Validation accuracy after training for ``epochs`` (a multi-fidelity searcher's rung: the
+        configured recipe, its cosine schedule over those epochs)."""
+        from dataclasses import replace
+
+        from .training import train
+
+        _, res = train(arch, self.data, replace(self.cfg.accuracy.train, epochs=int(epochs), steps=None))
+        return res.val_accuracy
+
 
 class SupernetAccuracy:
     def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):

@@ -17,7 +17,7 @@ from .executors import EXECUTORS, ExecutorConfig
 from .objectives import Constraint, Objective, objective
 from ..metric_registry import METRICS, metric as metric_spec, metric_names
 from ..spaces.registry import SPACES
-from searchers.base import SEARCHERS, searcher_class, searcher_names, trains_supernet
+from searchers.base import SEARCHERS, multi_fidelity, searcher_class, searcher_names, trains_supernet
 from accel_models.registry import BACKENDS
 from .rewards import REWARD_KINDS, Reward
 
@@ -139,6 +139,15 @@ class SearchConfig:
         if (name in searcher_names() and trains_supernet(name) and v["accuracy"] is not None
                 and v["accuracy"].fidelity == "proxy"):
             chk.fail("accuracy.fidelity", f"the {name} searcher trains the supernet: use fidelity supernet or predictor")
+        if name in searcher_names() and multi_fidelity(name) and v["accuracy"] is not None:
+            if v["accuracy"].fidelity != "proxy":
+                chk.fail("accuracy.fidelity", f"the {name} searcher trains each network for a number of epochs per "
+                                              "rung: use fidelity proxy")
+            elif v["accuracy"].train.steps is not None:
+                chk.fail("accuracy.train.steps", f"the {name} searcher's rungs are epochs: set accuracy.train.epochs, "
+                                                 "not steps")
+            else:
+                v["searcher_options"].setdefault("max_epochs", v["accuracy"].train.epochs)
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
         return cls(**v)
 

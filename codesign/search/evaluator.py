@@ -54,7 +54,7 @@ class CandidateEvaluator:
         self.computed = dict(computed or {})  # plug-in metric name → its compute(candidate) function
         self.space = arch_space or ArchSpace.resolve(cfg.arch_space)
         self.accuracy = accuracy_source(cfg, self.space, run_dir)
-        self._acc_cache: dict[str, float] = {}
+        self._acc_cache: dict[tuple[str, int | None], float] = {}
         self.predictor = None
         if cfg.measure.predictor:
             from latency_predictors.block_lut_predictor import BlockLutPredictor
@@ -66,12 +66,14 @@ class CandidateEvaluator:
 
             self.device_model = DeviceModel.load(cfg.measure.device)
 
-    def __call__(self, cand: Candidate) -> Evaluation:
+    def __call__(self, cand: Candidate, fidelity: int | None = None) -> Evaluation:
+        """``fidelity``: train the proxy network for that many epochs instead of the configured ones."""
         t: dict[str, float] = {}
         start = time.perf_counter()
-        key = cand.arch.to_string()
+        key = (cand.arch.to_string(), fidelity)
         if key not in self._acc_cache:
-            self._acc_cache[key] = self.accuracy(cand.arch)
+            self._acc_cache[key] = (self.accuracy(cand.arch) if fidelity is None
+                                    else self.accuracy.at_epochs(cand.arch, fidelity))
         acc = self._acc_cache[key]
         t["accuracy_s"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -108,7 +110,8 @@ class CandidateEvaluator:
             flat[name] = float(compute(cand))
         if self.computed:
             t["plugin_metrics_s"] = time.perf_counter() - start
-        return Evaluation(flat, t, metrics.to_dict())
+        detail = metrics.to_dict() if fidelity is None else {**metrics.to_dict(), "fidelity_epochs": fidelity}
+        return Evaluation(flat, t, detail)
 
 
 _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
@@ -129,9 +132,9 @@ class ConfigEvaluator:
         self.backend = backend  # the backend's evaluate function, pickled by reference (a plug-in's too)
         self._key = (json.dumps(config.to_dict(), sort_keys=True), run_dir)
 
-    def __call__(self, cand: Candidate) -> Evaluation:
+    def __call__(self, cand: Candidate, fidelity: int | None = None) -> Evaluation:
         if self._key not in _EVALUATORS:
             _EVALUATORS.clear()
             _EVALUATORS[self._key] = CandidateEvaluator(self.config, Path(self.run_dir), self.backend, self.arch_space,
                                                         self.computed)
-        return _EVALUATORS[self._key](cand)
+        return _EVALUATORS[self._key](cand, fidelity)

@@ -96,21 +96,28 @@ class TrialStore:
         self._ids[number] = tid
         return number
 
-    def finish(self, number: int, result: dict[str, Any], objective_values: list[float] | None) -> None:
+    def finish(self, number: int, result: dict[str, Any], objective_values: list[float] | None,
+               pruned_at: int | None = None) -> None:
+        """Settle a RUNNING trial: COMPLETE with ``objective_values``, FAIL without, or PRUNED at
+        epoch ``pruned_at`` (the first objective's value kept as that epoch's intermediate value)."""
         tid = self._trial_id(number)
         self.storage.set_trial_user_attr(tid, "result", _jsonable(result))
         if objective_values is None:
             self.storage.set_trial_state_values(tid, TrialState.FAIL)
+        elif pruned_at is not None:
+            self.storage.set_trial_intermediate_value(tid, int(pruned_at), float(objective_values[0]))
+            self.storage.set_trial_state_values(tid, TrialState.PRUNED)
         else:
             self.storage.set_trial_state_values(tid, TrialState.COMPLETE, [float(v) for v in objective_values])
 
-    def add(self, record: TrialRecord, objective_values: list[float] | None) -> None:
+    def add(self, record: TrialRecord, objective_values: list[float] | None, pruned_at: int | None = None) -> None:
         """Record a finished trial in one write (for trials too quick to be worth a RUNNING mark);
-        its trial number is read back with the store's trials."""
+        its trial number is read back with the store's trials. ``pruned_at``: as in :meth:`finish`."""
         ok = objective_values is not None
+        state = TrialState.FAIL if not ok else TrialState.PRUNED if pruned_at is not None else TrialState.COMPLETE
         self.storage.create_new_trial(self.study_id, template_trial=create_trial(
-            state=TrialState.COMPLETE if ok else TrialState.FAIL,
-            values=[float(v) for v in objective_values] if ok else None,
+            state=state, values=[float(v) for v in objective_values] if state == TrialState.COMPLETE else None,
+            intermediate_values={int(pruned_at): float(objective_values[0])} if state == TrialState.PRUNED else None,
             user_attrs={"codesign": _meta(record.index, record.phase, record.candidate, record.values),
                         "result": _jsonable(record.result())}))
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from searchers.base import Feedback, make_searcher
 
 from ..errors import CodesignError, Problem, ValidationError
+from ..protocols import FIDELITY, AtFidelity
 from ..metric_registry import BUILTIN_METRICS, is_metric, metric
 from ..pareto import pareto_mask
 from ..run import Run, TrialRecord, front_of, hypervolume_of, settled_by_index
@@ -83,6 +84,7 @@ class Study:
         self.run = Run(run_dir, storage, name) if run_dir is not None or storage is not None else None
         self.records: list[TrialRecord] = []
         self._front = _Front()
+        self._full_fidelity = None  # the phase searcher's full fidelity (epochs), when it is multi-fidelity
         self._slowest_s = math.inf  # seconds of the last batch's slowest evaluation (none yet: mark RUNNING)
         self.config = None  # the SearchConfig this study was built from, when it was
         self.last_searcher = None  # the searcher object of the last phase run
@@ -155,6 +157,7 @@ class Study:
 
     def _run_phase(self, searcher, space, phase: str, index: int, end: int, done: dict[int, TrialRecord],
                    exe, bar, clock: _Clock) -> tuple[int, bool]:
+        self._full_fidelity = getattr(searcher, "full_fidelity", None)
         while index < end:
             if clock.out():
                 return index, True
@@ -200,7 +203,8 @@ class Study:
                 out[j] = self._finish(numbers.get(j), TrialRecord(first + j, key, phase, values[j]), failed(decode_error))
                 bar.update(1)
             else:
-                tasks.append((self.evaluator, cand, key))
+                fidelity = values[j].get(FIDELITY)
+                tasks.append((self.evaluator if fidelity is None else AtFidelity(self.evaluator, int(fidelity)), cand, key))
                 pending.append(j)
 
         def on_done(k: int, result: dict[str, Any]) -> None:
@@ -224,13 +228,15 @@ class Study:
             rec.error = self._check_metrics(flat)
         rec.metrics = None if rec.error else {k: float(v) for k, v in flat.items()}
         rec = self._scored(rec)
-        rec.state = "COMPLETE" if rec.metrics is not None else "FAIL"
+        fidelity, full = rec.values.get(FIDELITY), self._full_fidelity
+        pruned_at = int(fidelity) if fidelity is not None and full is not None and fidelity < full else None
+        rec.state = "FAIL" if rec.metrics is None else "PRUNED" if pruned_at is not None else "COMPLETE"
         objective_values = [rec.metrics[o.metric] for o in self.objectives] if rec.metrics is not None else None
         if number is None:
-            self.store.add(rec, objective_values)  # its number is known once read back from the store
+            self.store.add(rec, objective_values, pruned_at)  # its number is known once read back from the store
         else:
             rec.number = number
-            self.store.finish(number, rec.result(), objective_values)
+            self.store.finish(number, rec.result(), objective_values, pruned_at)
         return rec
 
     def _check_metrics(self, flat: Any) -> str | None:
@@ -263,7 +269,8 @@ class Study:
     def _feedback(self, rec: TrialRecord) -> Feedback:
         margin = (constraint_margin(rec.metrics, list(self.scoring.constraints))
                   if rec.metrics is not None else None)
-        return Feedback(rec.losses, rec.reward, rec.feasible, rec.violation, margin)
+        feasible = rec.metrics is not None and rec.violation == 0.0  # a pruned (partial-fidelity) trial too
+        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin)
 
     def _make_searcher(self, space, phase_no: int, progress: bool):
         seed = self.seed + 1000 * phase_no
@@ -276,6 +283,11 @@ class Study:
             searcher = s(space, len(self.objectives), seed)
         if self.prepare_searcher is not None and hasattr(searcher, "prepare"):
             self.prepare_searcher(searcher, space, progress)
+        if getattr(searcher, "full_fidelity", None) is not None and not _accepts_fidelity(self.evaluator):
+            raise ValidationError(Problem("evaluator", f"the searcher {_searcher_label(self.searcher)} evaluates "
+                                                       "candidates at several fidelities, but the evaluator "
+                                                       f"{type(self.evaluator).__name__} takes no `fidelity` keyword "
+                                                       "(epochs to train for)"))
         self.last_searcher = searcher  # what it learned (a one-shot searcher's history) stays readable
         return searcher
 
@@ -341,10 +353,20 @@ def _split(trials: int, phases: list[Phase]) -> list[int]:
     return counts + [trials - sum(counts)]
 
 
+def _accepts_fidelity(evaluator: Any) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(evaluator).parameters
+    except (TypeError, ValueError):
+        return True  # a callable without a readable signature: let the call say
+    return "fidelity" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
 def _decode(space, values: dict[str, Any]) -> tuple[Any, str, str | None]:
     """(candidate, key, None), or (None, a key made of the values, why decoding failed)."""
     try:
-        cand = space.decode(values)
+        cand = space.decode({k: v for k, v in values.items() if k != FIDELITY})
         return cand, cand.to_string(), None
     except Exception as exc:  # noqa: BLE001 - a space's decode may raise anything; the trial fails, the search goes on
         key = "undecodable:" + ",".join(f"{k}={v}" for k, v in values.items())

@@ -125,9 +125,10 @@ def _only_study(run: Run) -> str:
 
 
 def trial_counts(done: list[TrialRecord]) -> dict[str, int]:
-    """Settled, completed, failed and infeasible trials among the settled records ``done``."""
+    """Settled, completed, pruned (partial fidelity), failed and infeasible trials among the settled
+    records ``done``."""
     return {"trials_settled": len(done), "trials_completed": sum(r.state == "COMPLETE" for r in done),
-            "trials_failed": sum(r.state == "FAIL" for r in done),
+            "trials_pruned": sum(r.state == "PRUNED" for r in done), "trials_failed": sum(r.state == "FAIL" for r in done),
             "trials_infeasible": sum(r.state == "COMPLETE" and not r.feasible for r in done)}
 
 

@@ -1,0 +1,184 @@
+"""BOHB (Falkner et al., ICML 2018): Hyperband's successive halving over training epochs, with new
+candidates proposed by TPE models (optuna's ``TPESampler``) instead of at random.
+
+Fidelity is training epochs: ``min_epochs`` ≤ rung ≤ ``max_epochs`` (the full budget; a YAML run
+defaults it to ``accuracy.train.epochs``), rungs ``max_epochs · eta^-i``. Brackets cycle as in
+Hyperband, ``s = s_max … 0`` with ``s_max = ⌊log_eta(max/min)⌋``: bracket ``s`` starts
+``⌈(s_max+1)/(s+1)·eta^s⌉`` candidates at ``max_epochs · eta^-s`` epochs, and each rung promotes the
+best ``1/eta`` to the next (best: non-dominated rank over the objectives — hardware metrics are exact
+at every rung — feasible before infeasible, ties by the scalar reward). Every evaluation is a trial;
+one below ``max_epochs`` is stored as PRUNED with its epochs and metrics (off the front), a candidate
+promoted to the next rung is evaluated again there (trained from scratch for the longer schedule).
+
+A new candidate comes from the TPE model of the largest rung holding at least ``min_points``
+results (random until one does), as BOHB does; candidates already proposed are not proposed again.
+Brackets run concurrently: while a rung waits for results, the next bracket starts, so a batch of
+workers stays busy. Proposals depend only on the seed and the results told, so resume replays them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from codesign.pareto import nondomination_rank
+from codesign.protocols import FIDELITY
+
+from .base import Feedback, Searcher, Values
+
+
+class BOHB(Searcher):
+    name = "bohb"
+    MULTI_FIDELITY = True
+    OPTIONS = {"min_epochs": 1, "max_epochs": None, "eta": 3, "min_points": 10}
+
+    def check_options(self) -> None:
+        if self.options["max_epochs"] is None:
+            self.checker.fail("searcher.max_epochs", "give the full fidelity in epochs (a YAML search defaults it to "
+                                                     "accuracy.train.epochs)")
+            return
+        self.option("max_epochs", 1, 100_000)
+        self.option("min_epochs", 1, 100_000)
+        self.option("eta", 2, 100)
+        self.option("min_points", 1, 100_000)
+        lo, hi = self.options["min_epochs"], self.options["max_epochs"]
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+            self.checker.fail("searcher.min_epochs", f"the lowest rung ({lo} epochs) is larger than the full "
+                                                     f"budget max_epochs ({hi} epochs)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        o = self.options
+        self.full_fidelity = int(o["max_epochs"])
+        self.s_max = int(math.floor(math.log(o["max_epochs"] / o["min_epochs"], o["eta"]) + 1e-9))
+        self.brackets: list[_Bracket] = []
+        self.next_s = self.s_max
+        self.asked: dict[tuple, list[_Bracket]] = {}
+        self.models: dict[int, _RungModel] = {}
+
+    # ---- ask / tell ----------------------------------------------------------------------------
+    def ask(self) -> Values:
+        for bracket in self.brackets:
+            job = bracket.next_job()
+            if job is not None:
+                return self._issue(bracket, job)
+        bracket = self._new_bracket()
+        self.brackets.append(bracket)
+        return self._issue(bracket, bracket.next_job())
+
+    def tell(self, values: Values, feedback: Feedback) -> None:
+        bracket = self.asked[_key(values)].pop(0)
+        epochs = int(values[FIDELITY])
+        candidate = {k: v for k, v in values.items() if k != FIDELITY}
+        self._model(epochs).add(candidate, feedback)
+        bracket.record(candidate, feedback)
+        self.brackets = [b for b in self.brackets if not b.done()]
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _issue(self, bracket: _Bracket, job: tuple[Values, int]) -> Values:
+        candidate, epochs = job
+        values = {**candidate, FIDELITY: epochs}
+        self.asked.setdefault(_key(values), []).append(bracket)
+        return values
+
+    def _new_bracket(self) -> _Bracket:
+        o, s = self.options, self.next_s
+        self.next_s = self.s_max if s == 0 else s - 1
+        n = int(math.ceil((self.s_max + 1) / (s + 1) * o["eta"] ** s))
+        rungs = [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
+        sizes = [max(1, n // o["eta"] ** i) for i in range(s + 1)]
+        return _Bracket([self.fresh(self._propose) for _ in range(n)], rungs, sizes)
+
+    def _propose(self) -> Values:
+        ready = [e for e, m in self.models.items() if len(m.results) >= self.options["min_points"]]
+        if not ready:
+            return self.random_values()
+        return self.models[max(ready)].sample()
+
+    def _model(self, epochs: int) -> _RungModel:
+        if epochs not in self.models:
+            self.models[epochs] = _RungModel(self.choices, self.n_objectives, self.seed + epochs)
+        return self.models[epochs]
+
+
+class _Bracket:
+    """One successive-halving bracket: the current rung's queue, its results, promotions."""
+
+    def __init__(self, first: list[Values], rungs: list[int], sizes: list[int]):
+        self.rungs, self.sizes = rungs, sizes
+        self.rung = 0
+        self.todo: list[Values] = list(first)
+        self.issued = 0
+        self.results: list[tuple[Values, Feedback]] = []
+
+    def next_job(self) -> tuple[Values, int] | None:
+        if not self.todo:
+            return None
+        self.issued += 1
+        return self.todo.pop(0), self.rungs[self.rung]
+
+    def record(self, candidate: Values, feedback: Feedback) -> None:
+        self.results.append((candidate, feedback))
+        if self.todo or len(self.results) < self.issued or self.rung + 1 == len(self.rungs):
+            return
+        order = _best_first(self.results)
+        self.rung += 1
+        self.todo = [self.results[i][0] for i in order[:self.sizes[self.rung]]]
+        self.issued, self.results = 0, []
+
+    def done(self) -> bool:
+        return self.rung + 1 == len(self.rungs) and not self.todo and len(self.results) == self.issued
+
+
+def _best_first(results: list[tuple[Values, Feedback]]) -> list[int]:
+    """Indices best first: completed before failed, feasible before infeasible, then the
+    non-dominated rank of the losses, then the reward."""
+    ok = [i for i, (_, f) in enumerate(results) if not f.failed]
+    ranks = dict(zip(ok, nondomination_rank(np.array([results[i][1].losses for i in ok])))) if ok else {}
+
+    def order(i: int) -> tuple:
+        f = results[i][1]
+        if f.failed:
+            return (2, 0, 0.0)
+        return (0 if f.feasible else 1, int(ranks[i]), -(f.reward if f.reward is not None else -np.inf))
+
+    return sorted(range(len(results)), key=order)
+
+
+class _RungModel:
+    """TPE (optuna, multi-objective when there are several) over the results of one rung; an
+    infeasible result is added with every loss worsened by its violation."""
+
+    def __init__(self, choices, n_objectives: int, seed: int):
+        import optuna
+        from optuna.distributions import CategoricalDistribution
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(directions=["minimize"] * n_objectives,
+                                         sampler=optuna.samplers.TPESampler(n_startup_trials=0, seed=seed,
+                                                                            multivariate=True))
+        self.distributions = {c.name: CategoricalDistribution(list(c.options)) for c in choices}
+        self.results: list[Any] = []
+
+    def add(self, candidate: Values, feedback: Feedback) -> None:
+        import optuna
+
+        if feedback.failed:
+            return
+        losses = [loss + (feedback.violation if not feedback.feasible else 0.0) for loss in feedback.losses]
+        self.study.add_trial(optuna.trial.create_trial(params=dict(candidate), distributions=self.distributions,
+                                                       values=losses))
+        self.results.append(losses)
+
+    def sample(self) -> Values:
+        from optuna.trial import TrialState
+
+        trial = self.study.ask(self.distributions)
+        values = dict(trial.params)
+        self.study.tell(trial, state=TrialState.FAIL)  # a proposal, not a result: TPE ignores failed trials
+        return values
+
+
+def _key(values: Values) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in values.items()))
