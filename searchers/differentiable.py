@@ -95,7 +95,7 @@ class Differentiable(Searcher):
         o = self.options
         torch_gen = torch.Generator().manual_seed(self.seed)
         for _ in tqdm(range(o["warmup_steps"]), desc="differentiable: warm-up", disable=not progress):
-            ctx.train_step(ctx.space.decode(self.random_values()).arch)
+            ctx.train_step(*_net_and_hp(ctx.space.decode(self.random_values())))
         start_weights = copy.deepcopy(ctx.net.state_dict())
         start_opt = copy.deepcopy(ctx.opt.state_dict())
         seen: set[str] = set()
@@ -161,7 +161,7 @@ class _BilevelSearch:
             if step % o["table_every"] == 0:
                 self._build_table()
             tau = o["tau_start"] * (o["tau_end"] / o["tau_start"]) ** (step / max(steps - 1, 1))
-            self.ctx.train_step(self.ctx.space.decode(self.sample(self.owner.rng)).arch)
+            self.ctx.train_step(*_net_and_hp(self.ctx.space.decode(self.sample(self.owner.rng))))
             self._arch_step(tau, step)
 
     def _arch_step(self, tau: float, step: int) -> None:
@@ -247,6 +247,11 @@ class _BilevelSearch:
         at_min = [best[n] == min(options[n]) for n in depth]
         return {"lambdas": list(self.lam), **self.last,
                 "min_depth_share": float(np.mean(at_min)) if at_min else None}
+
+
+def _net_and_hp(candidate) -> tuple:
+    """(network, hyperparameters) of a joint candidate: what one supernet training step takes."""
+    return candidate.arch, getattr(candidate, "hp", None)
 
 
 def _gates(values: Values, chosen: dict[str, Any], choices, weights) -> dict:

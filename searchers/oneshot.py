@@ -41,7 +41,7 @@ class OneShot(Searcher):
             warm = step < o["warmup_steps"]
             values = self.random_values() if warm else self.policy.sample(self.rng)
             cand = ctx.space.decode(values)
-            loss = ctx.train_step(cand.arch)
+            loss = ctx.train_step(cand.arch, cand.hp)
             if warm:
                 continue
             flat = {"accuracy": ctx.val_accuracy(cand.arch, step), **ctx.hardware(cand)}

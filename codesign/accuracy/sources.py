@@ -20,6 +20,7 @@ from ..errors import Problem, ValidationError
 from ..json_io import read_json, write_json_atomic
 from ..run import PREDICTOR_SAMPLES_FILE, SUPERNET_FILE
 from ..spaces.arch_space import ArchSpace
+from ..spaces.hp_space import HyperParams
 from ..search.config import SearchConfig
 from searchers.base import trains_supernet
 from .predictor import AccuracyPredictor
@@ -98,20 +99,18 @@ class ProxyAccuracy:
     def __init__(self, cfg: SearchConfig, space: ArchSpace):
         self.cfg, self.data = cfg, load_search_data(cfg, space)
 
-    def __call__(self, arch: ArchConfig) -> float:
-        from .training import train
-
-        _, res = train(arch, self.data, self.cfg.accuracy.train)
-        return res.val_accuracy
-
-    def at_epochs(self, arch: ArchConfig, epochs: int) -> float:
-        """Validation accuracy after training for ``epochs`` (a multi-fidelity searcher's rung: the
-        configured recipe, its cosine schedule over those epochs)."""
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+        """Validation accuracy after training ``arch`` with the run's recipe, overridden by the
+        candidate's hyperparameters ``hp`` and, for a multi-fidelity searcher's rung, by ``epochs``
+        (the cosine schedule then spans those epochs)."""
         from dataclasses import replace
 
         from .training import train
 
-        _, res = train(arch, self.data, replace(self.cfg.accuracy.train, epochs=int(epochs), steps=None))
+        recipe = self.cfg.accuracy.train if hp is None else hp.apply(self.cfg.accuracy.train)
+        if epochs is not None:
+            recipe = replace(recipe, epochs=int(epochs), steps=None)
+        _, res = train(arch, self.data, recipe)
         return res.val_accuracy
 
 
@@ -120,7 +119,9 @@ class SupernetAccuracy:
         self.cfg, self.data = cfg, load_search_data(cfg, space)
         self.net = load_supernet(supernet_path(cfg, run_dir), space)
 
-    def __call__(self, arch: ArchConfig) -> float:
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+        """Accuracy of ``arch`` with inherited weights (``hp`` and ``epochs`` do not change it: the
+        supernet is already trained)."""
         from .supernet_training import subnet_accuracy
 
         return subnet_accuracy(self.net, arch, self.data, calib_images=self.cfg.accuracy.calib_images)
@@ -137,7 +138,9 @@ class PredictorAccuracy:
             raise ValidationError(Problem(str(path), f"each sample needs `arch` and `accuracy` ({exc})")) from None
         self.predictor = AccuracyPredictor(space).fit(archs, accs, seed=0)
 
-    def __call__(self, arch: ArchConfig) -> float:
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+        """The predictor's accuracy for ``arch`` (learned from supernet scores: ``hp`` and ``epochs``
+        do not change it)."""
         return float(self.predictor.predict([arch])[0])
 
 

@@ -17,6 +17,7 @@ from .executors import EXECUTORS, ExecutorConfig
 from .objectives import Constraint, Objective, objective
 from ..metric_registry import METRICS, metric as metric_spec, metric_names
 from ..spaces.registry import SPACES
+from ..spaces.hp_space import HpSpace
 from searchers.base import SEARCHERS, multi_fidelity, searcher_class, searcher_names, trains_supernet
 from accel_models.registry import BACKENDS
 from .rewards import REWARD_KINDS, Reward
@@ -69,6 +70,7 @@ class SearchConfig:
     arch_space: str = "ibn_32_compact"
     hw_space: str = "nahas_like"
     space_name: str | None = None  # a registered space plug-in (instead of arch × hw)
+    hp_space: HpSpace | None = None  # training hyperparameters searched with the network (AutoHAS)
     phase_accelerator: str = "median"  # the hardware space's middle option per field, or a template name/path/string
     data: str = "digits"
     data_path: str | None = None
@@ -132,6 +134,8 @@ class SearchConfig:
         if "device_latency_ms" in metrics and (v["measure"] is None or not v["measure"].device):
             chk.fail("measure", "an objective or constraint on device_latency_ms needs "
                                 "`measure: {device: DEVICE.json}` (from `codesign device fit`)")
+        if v.get("hp_space") is not None:
+            _check_hp_use(chk, v)
         if v.get("space_name") and v.get("mode") == "phase":
             chk.fail("mode", "phase mode splits the built-in network × accelerator space; a registered space "
                              "(space.name) searches jointly")
@@ -168,7 +172,8 @@ class SearchConfig:
         return {
             "name": self.name, "seed": self.seed, "mode": self.mode,
             "space": ({"name": self.space_name} if self.space_name else {"arch": self.arch_space, "hw": self.hw_space})
-            | {"phase_accelerator": self.phase_accelerator},
+            | {"phase_accelerator": self.phase_accelerator}
+            | ({"hp": self.hp_space.to_config()} if self.hp_space is not None else {}),
             "data": {"name": self.data, "path": self.data_path, "seed": self.data_seed},
             "accuracy": acc,
             "hardware": {"backend": self.backend},
@@ -187,7 +192,9 @@ class SearchConfig:
 def _space(chk: Checker, s: Any, v: dict) -> None:
     if s is None:
         return
-    s = chk.mapping(s, "space", optional=("arch", "hw", "phase_accelerator", "name")) or {}
+    s = chk.mapping(s, "space", optional=("arch", "hw", "hp", "phase_accelerator", "name")) or {}
+    if s.get("hp") is not None:
+        v["hp_space"] = HpSpace.from_config(chk, s["hp"])
     for key, target in (("arch", "arch_space"), ("hw", "hw_space"), ("phase_accelerator", "phase_accelerator")):
         if key in s:
             v[target] = chk.string(s[key], f"space.{key}", r"\S{1,512}", "a shipped name or a YAML path")
@@ -195,6 +202,23 @@ def _space(chk: Checker, s: Any, v: dict) -> None:
         if "arch" in s or "hw" in s:
             chk.fail("space.name", "a registered space replaces `arch` and `hw`: give one or the other")
         v["space_name"] = SPACES.check_name(chk, s["name"], "space.name")
+
+
+def _check_hp_use(chk: Checker, v: dict) -> None:
+    """A hyperparameter part needs something that trains with it: proxy training, or a searcher
+    that trains the supernet (one-shot, as AutoHAS); it is not split by phase mode."""
+    if v.get("space_name"):
+        chk.fail("space.hp", "a registered space (space.name) replaces the built-in parts: declare the "
+                             "hyperparameters in it")
+    if v.get("mode") == "phase":
+        chk.fail("space.hp", "phase mode splits network and accelerator only: search hyperparameters in joint mode")
+    fidelity = v["accuracy"].fidelity if v.get("accuracy") is not None else "supernet"
+    name = v.get("searcher")
+    one_shot = name in searcher_names() and trains_supernet(name)
+    if fidelity != "proxy" and not one_shot:
+        chk.fail("space.hp", f"nothing would train with these hyperparameters: accuracy.fidelity is {fidelity} "
+                             "and the searcher does not train the supernet; use fidelity proxy, or a one-shot "
+                             "searcher (oneshot)")
 
 
 def _data(chk: Checker, d: Any, v: dict) -> None:

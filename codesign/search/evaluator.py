@@ -54,7 +54,7 @@ class CandidateEvaluator:
         self.computed = dict(computed or {})  # plug-in metric name → its compute(candidate) function
         self.space = arch_space or ArchSpace.resolve(cfg.arch_space)
         self.accuracy = accuracy_source(cfg, self.space, run_dir)
-        self._acc_cache: dict[tuple[str, int | None], float] = {}
+        self._acc_cache: dict[tuple[str, str | None, int | None], float] = {}
         self.predictor = None
         if cfg.measure.predictor:
             from latency_predictors.block_lut_predictor import BlockLutPredictor
@@ -67,13 +67,14 @@ class CandidateEvaluator:
             self.device_model = DeviceModel.load(cfg.measure.device)
 
     def __call__(self, cand: Candidate, fidelity: int | None = None) -> Evaluation:
-        """``fidelity``: train the proxy network for that many epochs instead of the configured ones."""
+        """``fidelity``: train the proxy network for that many epochs instead of the configured ones;
+        a candidate's hyperparameters (``cand.hp``) override the configured training recipe."""
         t: dict[str, float] = {}
         start = time.perf_counter()
-        key = (cand.arch.to_string(), fidelity)
+        hp = getattr(cand, "hp", None)
+        key = (cand.arch.to_string(), hp.to_string() if hp is not None else None, fidelity)
         if key not in self._acc_cache:
-            self._acc_cache[key] = (self.accuracy(cand.arch) if fidelity is None
-                                    else self.accuracy.at_epochs(cand.arch, fidelity))
+            self._acc_cache[key] = self.accuracy(cand.arch, hp=hp, epochs=fidelity)
         acc = self._acc_cache[key]
         t["accuracy_s"] = time.perf_counter() - start
         start = time.perf_counter()

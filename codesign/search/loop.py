@@ -34,8 +34,8 @@ __all__ = ["run_search", "study_from_config", "prepare_run", "load_run_config", 
 
 
 def joint_space(cfg: SearchConfig) -> JointSpace:
-    """The configuration's architecture × hardware space, or the registered space it names (errors
-    name the configuration's field)."""
+    """The configuration's architecture × hardware (× hyperparameter) space, or the registered space
+    it names (errors name the configuration's field)."""
     if cfg.space_name:
         space = get_space(cfg.space_name, f"{cfg.source or 'search configuration'}:space.name")
         if not isinstance(getattr(space, "arch", None), ArchSpace):
@@ -43,7 +43,8 @@ def joint_space(cfg: SearchConfig) -> JointSpace:
                                           f"the space `{cfg.space_name}` has no `arch` (an ArchSpace): a YAML search "
                                           "scores networks with the built-in evaluator, which needs it"))
         return space
-    return JointSpace(_space(ArchSpace, cfg.arch_space, cfg, "space.arch"), _space(HwSpace, cfg.hw_space, cfg, "space.hw"))
+    return JointSpace(_space(ArchSpace, cfg.arch_space, cfg, "space.arch"), _space(HwSpace, cfg.hw_space, cfg, "space.hw"),
+                      cfg.hp_space)
 
 
 def _space(kind, name: str, cfg: SearchConfig, field: str):

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..arch import ArchConfig
+from ..spaces.hp_space import HyperParams
 from ..candidate import Candidate
 from ..layer import workload_totals
 from ..spaces.joint_space import JointSpace
@@ -38,13 +39,20 @@ class OneShotContext:
         self._batches = batches(self.data.train, self.tcfg, self.gen, 10**9)
         self.val_batch = val_batch
 
-    def train_step(self, arch: ArchConfig) -> float:
-        """One weight update of ``arch``'s subnet on the next training batch; returns its loss."""
+    def train_step(self, arch: ArchConfig, hp: HyperParams | None = None) -> float:
+        """One weight update of ``arch``'s subnet on the next training batch; returns its loss. With
+        ``hp`` (a candidate's hyperparameters, AutoHAS) the step uses its learning rate (× 0.1, as the
+        fine-tuning here), weight decay and label smoothing; batch, optimizer and augmentation stay
+        the supernet's."""
         _, _, x, y = next(self._batches)
+        given = hp.as_dict() if hp is not None else {}
+        for group in self.opt.param_groups:
+            group["lr"] = given["lr"] * 0.1 if "lr" in given else self.tcfg.lr
+            group["weight_decay"] = given.get("weight_decay", self.tcfg.weight_decay)
         self.net.train()
         self.net.set_active_subnet(arch)
         self.opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.net(x), y, label_smoothing=self.tcfg.label_smoothing)
+        loss = F.cross_entropy(self.net(x), y, label_smoothing=given.get("label_smoothing", self.tcfg.label_smoothing))
         loss.backward()
         self.opt.step()
         return float(loss.detach())

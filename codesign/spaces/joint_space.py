@@ -1,6 +1,7 @@
 """Joint space = architecture space × hardware space, flattened to named categorical choices.
 
-Names are prefixed ``arch.`` and ``hw.``; every searcher sees the same list of :class:`Choice` s
+Names are prefixed ``arch.``, ``hw.`` and, when training hyperparameters are searched too (see
+:mod:`codesign.spaces.hp_space`), ``hp.``; every searcher sees the same list of :class:`Choice` s
 and the same encodings (a dict of values, or a vector of option indices).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..candidate import Candidate
 from ..errors import Problem, ValidationError
 from .arch_space import ArchSpace
 from .choice import Choice, mutate_values
+from .hp_space import HpSpace
 from .hw_space import HwSpace
 
 
@@ -21,6 +23,7 @@ from .hw_space import HwSpace
 class JointSpace:
     arch: ArchSpace
     hw: HwSpace
+    hp: HpSpace | None = None
 
     @classmethod
     def default(cls) -> JointSpace:
@@ -29,19 +32,21 @@ class JointSpace:
     def choices(self) -> list[Choice]:
         """Every decision (≥ 2 options), architecture first."""
         return ([Choice(f"arch.{c.name}", c.options) for c in self.arch.choices()]
-                + [Choice(f"hw.{c.name}", c.options) for c in self.hw.choices()])
+                + [Choice(f"hw.{c.name}", c.options) for c in self.hw.choices()]
+                + ([Choice(f"hp.{c.name}", c.options) for c in self.hp.choices()] if self.hp is not None else []))
 
     def decode(self, values: dict[str, Any]) -> Candidate:
         arch = {k[5:]: v for k, v in values.items() if k.startswith("arch.")}
         hw = {k[3:]: v for k, v in values.items() if k.startswith("hw.")}
-        return Candidate(self.arch.decode(arch), self.hw.decode(hw))
+        hp = self.hp.decode({k[3:]: v for k, v in values.items() if k.startswith("hp.")}) if self.hp is not None else None
+        return Candidate(self.arch.decode(arch), self.hw.decode(hw), hp)
 
     def encode(self, cand: Candidate) -> dict[str, Any]:
         """Candidate → values of :meth:`choices` (inactive blocks take their first option)."""
-        arch = self.arch.encode(cand.arch)
-        hw = self.hw.encode(cand.accel)
-        return {c.name: (arch[c.name[5:]] if c.name.startswith("arch.") else hw[c.name[3:]])
-                for c in self.choices()}
+        parts = {"arch": self.arch.encode(cand.arch), "hw": self.hw.encode(cand.accel)}
+        if self.hp is not None:
+            parts["hp"] = self.hp.encode(cand.hp) if cand.hp is not None else {}
+        return {c.name: parts[c.name.split(".")[0]].get(c.name.split(".", 1)[1], c.options[0]) for c in self.choices()}
 
     def to_vector(self, cand: Candidate) -> list[int]:
         values = self.encode(cand)
@@ -71,4 +76,4 @@ class JointSpace:
         return self.decode(mutate_values(self.choices(), self.active(values), values, rng))
 
     def log10_size(self) -> float:
-        return self.arch.log10_size() + self.hw.log10_size()
+        return self.arch.log10_size() + self.hw.log10_size() + (self.hp.log10_size() if self.hp is not None else 0.0)
