@@ -28,8 +28,17 @@ measurement): one supernet is trained, then the ``differentiable`` searcher runs
 run on the same supernet checkpoint. ``differentiable_hv`` / ``evolution_hv_same_wall_time`` are
 their hypervolumes (same objectives and reference point). ``collapse`` is the share of stages at
 their smallest depth in the final most likely candidate per λ, with the default warm-up and without
-it (``--quick``: the smoke setup's 30-step supernet and 20 steps per λ, so its figures only show the
-mechanics).
+it (``--quick``: a 30-step supernet, one λ of 10 steps, 4 candidates and no run without warm-up, so
+its figures only show the mechanics).
+
+BOHB against TPE without pruning, on proxy training (each network trained on digits, quickstart's
+spaces, objectives and area budget; no host measurement): both run for ``BOHB_WALL_S`` seconds side
+by side, one core each; TPE trains every candidate for the full 6 epochs, BOHB runs Hyperband rungs
+of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung). Time is
+cumulative evaluation seconds; hypervolume counts full-fidelity trials only. ``tpe_s_to_hv`` is when
+TPE reaches its own final hypervolume, ``bohb_s_to_hv`` when BOHB reaches that same value (null if
+it does not within its time). ``--quick``: 10 s each at 3 epochs, so only the mechanics (about two
+minutes in all on 2 cores, most of it the supernet and its evaluations).
 """
 from __future__ import annotations
 
@@ -62,6 +71,7 @@ SEARCHERS = {
 #: the GP's cost grows with the cube of the trials seen: it runs only where the budget is at most this
 GP_MAX_TRIALS = 300
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
+BOHB_WALL_S = 600.0
 
 
 def config(searcher: str, seed: int, trials: int, mode: str = "joint") -> SearchConfig:
@@ -103,7 +113,8 @@ def differentiable_vs_evolution(quick: bool) -> dict:
     base["measure"] = {"runtime": "none"}
     if quick:
         base["accuracy"]["supernet"] = {**base["accuracy"]["supernet"], "steps": 30}
-    diff_opts = {"steps": 20, "warmup_steps": 10, "table_every": 5} if quick else {}
+    diff_opts = ({"steps": 10, "warmup_steps": 5, "table_every": 5, "lambdas": [[0.2, 0.2]]} if quick else {})
+    trials = 4 if quick else 16
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
@@ -117,16 +128,55 @@ def differentiable_vs_evolution(quick: bool) -> dict:
 
         run("supernet", {"name": "random", "batch": 8}, {"trials": 1})
         ckpt = str(tmp / "supernet" / "supernet.pt")
-        diff, diff_s = run("differentiable", {"name": "differentiable", "batch": 8, **diff_opts}, {"trials": 16}, ckpt)
+        diff, diff_s = run("differentiable", {"name": "differentiable", "batch": 8, **diff_opts}, {"trials": trials}, ckpt)
         evo, _ = run("evolution", {"name": "evolution", "batch": 8, "population": 48, "sample": 12},
                      {"trials": 100_000, "wall_time_s": diff_s}, ckpt)
-        plain, _ = run("no-warmup", {"name": "differentiable", "batch": 8, **diff_opts, "warmup_steps": 0},
-                       {"trials": 16}, ckpt)
-    searcher_of = {"differentiable": diff, "no-warmup": plain}
+        plain = None if quick else run("no-warmup", {"name": "differentiable", "batch": 8, **diff_opts, "warmup_steps": 0},
+                                       {"trials": trials}, ckpt)[0]
     return {"differentiable_hv": diff.hypervolume(), "evolution_hv_same_wall_time": evo.hypervolume(),
             "differentiable_s": round(diff_s, 1), "evolution_trials_same_wall_time": len(evo.records),
-            "collapse": {"min_depth_share_with_warmup": _min_depth(searcher_of["differentiable"]),
-                         "min_depth_share_without_warmup": _min_depth(searcher_of["no-warmup"])}}
+            "collapse": {"min_depth_share_with_warmup": _min_depth(diff),
+                         "min_depth_share_without_warmup": _min_depth(plain) if plain is not None else None}}
+
+
+def _bohb_or_tpe(job: tuple) -> tuple[str, list[float], list[float]]:
+    """(searcher, cumulative evaluation seconds, hypervolume of full-fidelity trials) after each trial."""
+    import torch
+
+    torch.set_num_threads(1)
+    name, wall_s, epochs, tmp = job
+    doc = SearchConfig.from_yaml(QUICKSTART).to_dict()
+    doc.update({"name": f"proxy-{name}", "measure": {"runtime": "none"}, "budget": {"trials": 100_000, "wall_time_s": wall_s},
+                "accuracy": {"fidelity": "proxy", "train": {"epochs": epochs, "batch_size": 64, "threads": 1}},
+                "searcher": ({"name": "bohb", "batch": 1, "min_epochs": max(1, epochs // 3), "eta": 3, "min_points": 6}
+                             if name == "bohb" else {"name": "tpe", "batch": 1, "startup_trials": 6})})
+    state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), Path(tmp) / name, progress=False)
+    m = len(state.objectives)
+    losses = np.array([o.losses if o.feasible else [np.inf] * m for o in state.records])
+    hv = hypervolume_history(losses, np.array([o.feasible for o in state.records]))
+    seconds = np.cumsum([sum(o.timings_s.values()) for o in state.records])
+    return name, seconds.tolist(), hv.tolist()
+
+
+def bohb_vs_tpe(quick: bool) -> dict:
+    """Both searchers for the same wall time, side by side (one core each); the seconds each needs to
+    reach TPE's final hypervolume, on cumulative evaluation seconds."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    wall_s, epochs = (10.0, 3) if quick else (BOHB_WALL_S, 6)
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(2) as pool:
+        runs = {name: (sec, hv) for name, sec, hv in pool.map(_bohb_or_tpe, [(n, wall_s, epochs, tmp) for n in ("tpe", "bohb")])}
+    target = runs["tpe"][1][-1] if runs["tpe"][1] else 0.0
+
+    def seconds_to(name: str) -> float | None:
+        sec, hv = runs[name]
+        hit = [s for s, h in zip(sec, hv) if h >= target - 1e-12 and target > 0]
+        return round(hit[0], 1) if hit else None
+
+    return {"bohb_s_to_hv": seconds_to("bohb"), "tpe_s_to_hv": seconds_to("tpe"),
+            "bohb_vs_tpe": {"target_hv": target, "wall_s_each": wall_s, "full_epochs": epochs,
+                            "trials": {n: len(r[0]) for n, r in runs.items()},
+                            "final_hv": {n: (r[1][-1] if r[1] else 0.0) for n, r in runs.items()}}}
 
 
 def _min_depth(state) -> list:
@@ -177,6 +227,7 @@ def main() -> None:
         "joint_hv": final[best_final], "phase_hv": float(np.mean(phase)),
         "final_hv": final,
         **differentiable_vs_evolution(args.quick),
+        **bohb_vs_tpe(args.quick),
         "details": {"trials_to_random_hv_per_seed": per_seed, "phase_hv_per_seed": phase,
                     "hv_at": {n: {str(k): float(np.mean([c[k - 1] for c in cs])) for k in (50, 100, 250, 500, trials)
                                   if k <= len(cs[0])} for n, cs in curves.items()},
