@@ -114,6 +114,11 @@ class Searcher:
             self.options[key] = checked
 
 
+def values_key(values: Values) -> tuple:
+    """A hashable key of proposed values (every name, option by ``repr``)."""
+    return tuple(sorted((k, repr(v)) for k, v in values.items()))
+
+
 def _load_builtin() -> None:
     from . import registry  # noqa: F401 - registers the built-in searchers
 

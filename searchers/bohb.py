@@ -25,7 +25,7 @@ import numpy as np
 from codesign.pareto import nondomination_rank
 from codesign.protocols import FIDELITY
 
-from .base import Feedback, Searcher, Values
+from .base import Feedback, Searcher, Values, values_key
 
 
 class BOHB(Searcher):
@@ -68,7 +68,7 @@ class BOHB(Searcher):
         return self._issue(bracket, bracket.next_job())
 
     def tell(self, values: Values, feedback: Feedback) -> None:
-        bracket = self.asked[_key(values)].pop(0)
+        bracket = self.asked[values_key(values)].pop(0)
         epochs = int(values[FIDELITY])
         candidate = {k: v for k, v in values.items() if k != FIDELITY}
         self._model(epochs).add(candidate, feedback)
@@ -79,7 +79,7 @@ class BOHB(Searcher):
     def _issue(self, bracket: _Bracket, job: tuple[Values, int]) -> Values:
         candidate, epochs = job
         values = {**candidate, FIDELITY: epochs}
-        self.asked.setdefault(_key(values), []).append(bracket)
+        self.asked.setdefault(values_key(values), []).append(bracket)
         return values
 
     def _new_bracket(self) -> _Bracket:
@@ -178,7 +178,3 @@ class _RungModel:
         values = dict(trial.params)
         self.study.tell(trial, state=TrialState.FAIL)  # a proposal, not a result: TPE ignores failed trials
         return values
-
-
-def _key(values: Values) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in values.items()))

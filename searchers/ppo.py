@@ -6,7 +6,7 @@ policy exploring. A candidate already proposed is not proposed again (another sa
 """
 from __future__ import annotations
 
-from .base import Feedback, Searcher, Values
+from .base import Feedback, Searcher, Values, values_key
 from .policy import POLICY_OPTIONS, check_policy_options, LearnedReward, policy_from_options
 
 
@@ -29,18 +29,14 @@ class PPO(Searcher):
 
     def ask(self) -> Values:
         values = self.fresh(lambda: self.policy.sample(self.rng))
-        self.old_logp[_key(values)] = self.policy.log_prob(values, self.space.active(values))
+        self.old_logp[values_key(values)] = self.policy.log_prob(values, self.space.active(values))
         return values
 
     def tell(self, values: Values, feedback: Feedback) -> None:
         reward = self.learned_reward(feedback)
         active = self.space.active(values)
-        old = self.old_logp.pop(_key(values), None)
+        old = self.old_logp.pop(values_key(values), None)
         self.batch.append((values, active, old if old is not None else self.policy.log_prob(values, active), reward))
         if len(self.batch) >= self.options["rollouts"]:
             self.policy.ppo_update(self.batch, self.options["clip"], self.options["epochs"])
             self.batch = []
-
-
-def _key(values: Values) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in values.items()))
