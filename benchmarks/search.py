@@ -17,13 +17,15 @@ random search's hypervolume at its last trial (same seed); the key reports the m
 needing the fewest trials for that. ``joint_hv`` / ``phase_hv`` are mean final hypervolumes of the
 searcher with the highest final hypervolume (``joint_vs_phase_searcher``) run in joint mode and in phase mode (network on the
 space's median accelerator for half the budget, then the accelerator for phase 1's front networks).
-``gp`` runs at most ``GP_MAX_TRIALS`` trials (its cost grows with the cube of the trials seen), so
-its ``final_hv`` is at that budget, not the others'; ``--quick`` skips it to stay near a minute.
+``gp`` runs at most ``GP_MAX_TRIALS`` trials (its cost grows with the cube of the trials seen; on
+this 62-choice space 300 trials took over 15 minutes a seed), so its ``final_hv`` is at that budget,
+not the others'; ``--quick`` skips it.
 
 Differentiable against evolution at equal wall time, on the quickstart setup
 (``examples/quickstart.yaml``: supernet accuracy, analytical costs, 10 mm² area budget; no host
-measurement): one supernet is trained, then the ``differentiable`` searcher runs with its defaults
-(4 λ × 4 candidates, each evaluated at the run's full fidelity) and its seconds
+measurement): one supernet is trained, then the ``differentiable`` searcher runs with
+``DIFFERENTIABLE`` (3 λ × 60 steps after 30 warm-up steps, 4 candidates per λ, each evaluated at the
+run's full fidelity) and its seconds
 (``differentiable_s``, one-shot phase plus evaluations) become the wall-time budget of an evolution
 run on the same supernet checkpoint. ``differentiable_hv`` / ``evolution_hv_same_wall_time`` are
 their hypervolumes (same objectives and reference point). ``collapse`` is the share of stages at
@@ -32,7 +34,7 @@ it (``--quick``: a 30-step supernet, one λ of 10 steps, 4 candidates and no run
 its figures only show the mechanics).
 
 BOHB against TPE without pruning, on proxy training (each network trained on digits, quickstart's
-spaces, objectives and area budget; no host measurement): both run for ``BOHB_WALL_S`` seconds side
+spaces, objectives and area budget; no host measurement): both run for ``BOHB_WALL_S`` (300) seconds side
 by side, one core each; TPE trains every candidate for the full 6 epochs, BOHB runs Hyperband rungs
 of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung). Time is
 cumulative evaluation seconds; hypervolume counts full-fidelity trials only. ``tpe_s_to_hv`` is when
@@ -69,9 +71,12 @@ SEARCHERS = {
     "gp": {"startup_trials": 20},
 }
 #: the GP's cost grows with the cube of the trials seen: it runs only where the budget is at most this
-GP_MAX_TRIALS = 300
+GP_MAX_TRIALS = 100
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
-BOHB_WALL_S = 600.0
+BOHB_WALL_S = 300.0
+#: the differentiable searcher's options here (its defaults run 4 λ × 150 steps: ~25 min on 2 cores)
+DIFFERENTIABLE = {"steps": 60, "warmup_steps": 30, "table_every": 15, "candidates": 4,
+                  "lambdas": [[0.0, 0.0], [0.1, 0.1], [0.5, 0.5]]}
 
 
 def config(searcher: str, seed: int, trials: int, mode: str = "joint") -> SearchConfig:
@@ -113,8 +118,8 @@ def differentiable_vs_evolution(quick: bool) -> dict:
     base["measure"] = {"runtime": "none"}
     if quick:
         base["accuracy"]["supernet"] = {**base["accuracy"]["supernet"], "steps": 30}
-    diff_opts = ({"steps": 10, "warmup_steps": 5, "table_every": 5, "lambdas": [[0.2, 0.2]]} if quick else {})
-    trials = 4 if quick else 16
+    diff_opts = ({"steps": 10, "warmup_steps": 5, "table_every": 5, "lambdas": [[0.2, 0.2]]} if quick else DIFFERENTIABLE)
+    trials = 4 if quick else 12
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
