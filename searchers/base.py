@@ -80,6 +80,20 @@ class Searcher:
     def check_options(self) -> None:
         """Validate ``self.options`` (record problems on ``self.checker``)."""
 
+    @classmethod
+    def option_problems(cls, options: dict[str, Any], source: str = "") -> list[Problem]:
+        """What :meth:`check_options` finds wrong with ``options``, without a space or a built
+        searcher — so a configuration is refused before anything runs. (A plug-in whose check needs
+        more than its options is checked when it is built instead.)"""
+        probe = cls.__new__(cls)
+        probe.checker = Checker(source)
+        probe.options = {**cls.OPTIONS, **{k: v for k, v in options.items() if k in cls.OPTIONS}}
+        try:
+            probe.check_options()
+        except Exception:  # noqa: BLE001 - see the docstring
+            return []
+        return list(probe.checker.problems)
+
     def ask(self) -> Values:
         raise NotImplementedError
 

@@ -24,7 +24,7 @@ SAMPLES = ROOT / "benchmarks" / "data" / "compact_supernet_samples.json"
 def write_config(path: Path, trials: int, seed: int = 0, searcher: str = "evolution") -> Path:
     """A fast deterministic search (accuracy predictor on bundled samples, analytical costs)."""
     options = {"evolution": "population: 12, sample: 4", "random": "", "nsga2": "population: 8",
-               "tpe": "startup_trials: 8"}[searcher]
+               "tpe": "startup_trials: 8", "ppo": "rollouts: 4", "gp": "startup_trials: 4"}[searcher]
     path.write_text(f"""name: killed
 seed: {seed}
 space: {{arch: ibn_32_compact, hw: nahas_like}}

@@ -54,7 +54,7 @@ def test_proxy_training_uses_each_candidates_hyperparameters(tmp_path, monkeypat
             (hp["lr"], hp["weight_decay"], hp["augment"], 0.1)
 
 
-def test_the_oneshot_searcher_trains_the_supernet_under_the_sampled_hyperparameters(tmp_path, monkeypatch):
+def test_the_oneshot_searcher_trains_the_supernet_under_the_sampled_hyperparameters(tmp_path, monkeypatch, smoke_run):
     from codesign.search.oneshot_context import OneShotContext
 
     seen = []
@@ -66,8 +66,8 @@ def test_the_oneshot_searcher_trains_the_supernet_under_the_sampled_hyperparamet
         return loss
 
     monkeypatch.setattr(OneShotContext, "train_step", spy)
-    cfg = config(accuracy={"fidelity": "supernet", "supernet": {"steps": 10, "batch_size": 32, "seed": 0}},
-                 searcher={"name": "oneshot", "batch": 4, "steps": 12, "candidates": 4})
+    cfg = config(accuracy={"fidelity": "supernet", "checkpoint": str(smoke_run / "supernet.pt")},
+                 searcher={"name": "oneshot", "batch": 4, "steps": 8, "candidates": 4})
     state = run_search(cfg, tmp_path / "run", progress=False)
     assert len(state.records) == 4 and all("@hp:" in r.candidate for r in state.records)
     assert {lr for lr, _ in seen} == {0.001, 0.01}

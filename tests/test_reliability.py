@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from codesign.cli.main import main
 from kill_resume import FAULTS, run_with_kills, uninterrupted, write_config, write_faulty_config
@@ -14,6 +15,15 @@ def test_sigkill_at_random_points_loses_no_trial_and_resumes_to_the_uninterrupte
     assert killed.kills == 3 and killed.problems == [] and killed.trials_lost == 0
     assert sorted(killed.final) == list(range(24))          # the budget, exactly, each index once
     assert killed.final == straight                          # same trials, same results, same front
+
+
+@pytest.mark.parametrize("searcher", ["ppo", pytest.param("gp", marks=pytest.mark.slow)])
+def test_a_new_searcher_killed_twice_resumes_to_the_uninterrupted_result(tmp_path, searcher):
+    config = write_config(tmp_path / "search.yaml", trials=16, searcher=searcher)
+    straight = uninterrupted(config, tmp_path / "straight")
+    killed = run_with_kills(config, tmp_path / "killed", kills=2, rng=np.random.default_rng(3))
+    assert killed.kills == 2 and killed.problems == [] and killed.trials_lost == 0
+    assert killed.final == straight
 
 
 def test_trials_that_raise_hang_or_exhaust_memory_fail_alone_and_show_in_the_report(tmp_path, monkeypatch):

@@ -152,6 +152,8 @@ class SearchConfig:
                                                  "not steps")
             else:
                 v["searcher_options"].setdefault("max_epochs", v["accuracy"].train.epochs)
+        if v.get("searcher") in searcher_names():
+            chk.problems.extend(searcher_class(v["searcher"]).option_problems(v.get("searcher_options", {}), source))
         chk.raise_if_any(f"invalid search configuration{' ' + source if source else ''}")
         return cls(**v)
 
