@@ -24,7 +24,7 @@ not the others'; ``--quick`` skips it.
 Differentiable against evolution at equal wall time, on the quickstart setup
 (``examples/quickstart.yaml``: supernet accuracy, analytical costs, 10 mm² area budget; no host
 measurement): one supernet is trained, then the ``differentiable`` searcher runs with
-``DIFFERENTIABLE`` (3 λ × 60 steps after 30 warm-up steps, 4 candidates per λ, each evaluated at the
+``DIFFERENTIABLE`` (2 λ × 40 steps after 20 warm-up steps, 6 candidates per λ, each evaluated at the
 run's full fidelity) and its seconds
 (``differentiable_s``, one-shot phase plus evaluations) become the wall-time budget of an evolution
 run on the same supernet checkpoint. ``differentiable_hv`` / ``evolution_hv_same_wall_time`` are
@@ -75,8 +75,8 @@ GP_MAX_TRIALS = 100
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
 BOHB_WALL_S = 300.0
 #: the differentiable searcher's options here (its defaults run 4 λ × 150 steps: ~25 min on 2 cores)
-DIFFERENTIABLE = {"steps": 60, "warmup_steps": 30, "table_every": 15, "candidates": 4,
-                  "lambdas": [[0.0, 0.0], [0.1, 0.1], [0.5, 0.5]]}
+DIFFERENTIABLE = {"steps": 40, "warmup_steps": 20, "table_every": 20, "candidates": 6,
+                  "lambdas": [[0.05, 0.05], [0.5, 0.5]]}
 
 
 def config(searcher: str, seed: int, trials: int, mode: str = "joint") -> SearchConfig:
@@ -194,9 +194,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 seed x 200 trials")
     ap.add_argument("--make-samples", action="store_true")
     ap.add_argument("--checkpoint", help="with --make-samples: an existing supernet checkpoint")
+    ap.add_argument("--one-shot-and-multi-fidelity", action="store_true",
+                    help="only the differentiable-vs-evolution and BOHB-vs-TPE comparisons (own section)")
     args = ap.parse_args()
     if args.make_samples:
         make_samples(args.checkpoint)
+        return
+    if args.one_shot_and_multi_fidelity:
+        start = time.perf_counter()
+        results = {**differentiable_vs_evolution(args.quick), **bohb_vs_tpe(args.quick),
+                   "seconds": round(time.perf_counter() - start, 1)}
+        publish("Search: differentiable and BOHB" + (" (quick)" if args.quick else ""), results,
+                "python benchmarks/search.py --one-shot-and-multi-fidelity" + (" --quick" if args.quick else ""),
+                notes=__doc__.split("\n\n", 2)[2])
         return
     seeds, trials = ([0], 200) if args.quick else ([0, 1, 2], 1000)
     start = time.perf_counter()
