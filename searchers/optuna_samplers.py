@@ -73,8 +73,9 @@ class GaussianProcess(_OptunaSearcher):
     """Gaussian-process Bayesian optimisation (optuna's ``GPSampler``): log expected improvement for
     one objective, log expected hypervolume improvement for several, each multiplied by the GP
     probability of feasibility when the run has constraints. Every choice is categorical (a
-    Hamming-distance kernel). Its cost grows with the cube of the trials seen: meant for budgets of
-    hundreds of evaluations, not tens of thousands."""
+    Hamming-distance kernel). Its cost grows with the cube of the trials seen and with the number of
+    choices: meant for budgets of hundreds of evaluations over tens of choices (on the 62-choice joint
+    space, 100 trials take minutes a seed), not tens of thousands."""
 
     name = "gp"
     OPTIONS = {"startup_trials": 10, "deterministic": False}
