@@ -128,12 +128,7 @@ class Differentiable(Searcher):
     def _sample_last(self) -> Values:
         if not self.alphas:
             return self.random_values()
-        out = {}
-        for c in self.choices:
-            z = self.alphas[c.name] - self.alphas[c.name].max()
-            p = np.exp(z) / np.exp(z).sum()
-            out[c.name] = c.options[int(self.rng.choice(len(p), p=p))]
-        return out
+        return _sample(self.choices, self.alphas, self.rng)
 
     def tell(self, values: Values, feedback: Feedback) -> None:
         pass
@@ -227,18 +222,13 @@ class _BilevelSearch:
                     rows.append(base)
             for m in metrics:
                 table[m][c.name] = np.log(np.maximum([r[m] for r in rows], 1e-30)) - np.log(base[m])
-        self.table = {m: t for m, t in table.items()}
+        self.table = table
 
     def most_likely(self) -> Values:
         return {c.name: c.options[int(np.argmax(self.alpha[c.name].detach().numpy()))] for c in self.choices}
 
     def sample(self, rng: np.random.Generator) -> Values:
-        out = {}
-        for c in self.choices:
-            a = self.alpha[c.name].detach().numpy()
-            p = np.exp(a - a.max())
-            out[c.name] = c.options[int(rng.choice(len(p), p=p / p.sum()))]
-        return out
+        return _sample(self.choices, {n: a.detach().numpy() for n, a in self.alpha.items()}, rng)
 
     def summary(self) -> dict[str, Any]:
         best = self.most_likely()
@@ -247,6 +237,15 @@ class _BilevelSearch:
         at_min = [best[n] == min(options[n]) for n in depth]
         return {"lambdas": list(self.lam), **self.last,
                 "min_depth_share": float(np.mean(at_min)) if at_min else None}
+
+
+def _sample(choices, logits: dict[str, np.ndarray], rng: np.random.Generator) -> Values:
+    """One option per choice drawn from ``softmax(logits[choice])``."""
+    out = {}
+    for c in choices:
+        p = np.exp(logits[c.name] - logits[c.name].max())
+        out[c.name] = c.options[int(rng.choice(len(p), p=p / p.sum()))]
+    return out
 
 
 def _net_and_hp(candidate) -> tuple:
@@ -263,7 +262,7 @@ def _gates(values: Values, chosen: dict[str, Any], choices, weights) -> dict:
 
     depth_options = {c.name: c.options for c in choices if re.fullmatch(r"arch\.s\d+\.depth", c.name)}
     for name, w in chosen.items():
-        if name in ("arch.stem.channels",):
+        if name == "arch.stem.channels":
             mul("stem", w)
         elif name == "arch.head.channels":
             mul("head", w)
