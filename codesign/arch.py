@@ -5,7 +5,8 @@ The string lists the network left to right; ``:`` separates the header, stem, st
 
     net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2,ibn_k3_e3_c24_s1_se0.25:head_c256
 
-Tokens: ``net_r<input resolution px>_i<input channels>_n<classes>``;
+Tokens: ``net_r<input resolution px>_i<input channels>_n<classes>`` with an optional quantization
+policy ``_w<weight bits>a<activation bits>`` (e.g. ``net_r32_i3_n10_w8a8``; none means float);
 ``stem_k<kernel>_c<channels>_s<stride>``; a block ``<ibn|fused_ibn>_k<kernel>_e<expansion>_c<out channels>_s<stride>``
 with optional ``_se<ratio>`` (squeeze-excite width as a fraction of the block's input channels) and
 an optional activation suffix (``_relu6``, ``_hswish``, ``_swish``; none means ReLU);
@@ -15,7 +16,7 @@ an optional activation suffix (``_relu6``, ``_hswish``, ``_swish``; none means R
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .checks import Checker
@@ -27,10 +28,44 @@ STRIDES = (1, 2)
 ACTIVATIONS = ("relu", "relu6", "hswish", "swish")
 DEFAULT_ACTIVATION = "relu"
 MAX_CHANNELS = 8192
+QUANT_BITS = (2, 3, 4, 5, 6, 7, 8, 16)
+_QUANT_RE = re.compile(r"^w(\d+)a(\d+)$")
 
 
 def _fmt_float(x: float) -> str:
     return repr(float(x))
+
+
+@dataclass(frozen=True)
+class QuantPolicy:
+    """How a network is quantized for deployment: signed symmetric per-output-channel weights of
+    ``weight_bits`` bits, unsigned asymmetric per-tensor activations of ``act_bits`` bits, ranges
+    calibrated on training images (see :mod:`codesign.quantization`). Canonical string ``w<bits>a<bits>``."""
+
+    weight_bits: int = 8
+    act_bits: int = 8
+
+    @property
+    def key(self) -> str:
+        return f"w{self.weight_bits}a{self.act_bits}"
+
+    @property
+    def max_bits(self) -> int:
+        """The datapath width (bits) an accelerator needs to run this policy."""
+        return max(self.weight_bits, self.act_bits)
+
+    def to_string(self) -> str:
+        return self.key
+
+    @classmethod
+    def from_string(cls, text: Any, where: str = "quant") -> QuantPolicy:
+        """``w8a8`` → ``QuantPolicy(8, 8)``; anything else is a ``DecodeError`` naming ``where``."""
+        m = _QUANT_RE.match(text) if isinstance(text, str) else None
+        bits = (int(m.group(1)), int(m.group(2))) if m else None
+        if bits is None or any(b not in QUANT_BITS for b in bits):
+            raise DecodeError(Problem(where, f"expected a quantization policy `w<bits>a<bits>` with bits in "
+                                             f"{list(QUANT_BITS)} (e.g. `w8a8`, `w4a8`), got {text!r}"))
+        return cls(*bits)
 
 
 @dataclass(frozen=True)
@@ -108,6 +143,7 @@ class ArchConfig:
     resolution: int = 32
     in_channels: int = 3
     num_classes: int = 10
+    quant: QuantPolicy | None = None  # None: a float network
 
     # ---- derived views -------------------------------------------------------------
     @property
@@ -125,6 +161,8 @@ class ArchConfig:
     # ---- canonical string ----------------------------------------------------------
     def to_string(self) -> str:
         header = f"net_r{self.resolution}_i{self.in_channels}_n{self.num_classes}"
+        if self.quant is not None:
+            header += f"_{self.quant.key}"
         stages = [",".join(b.to_string() for b in stage) for stage in self.stages]
         return ":".join([header, self.stem.to_string(), *stages, self.head.to_string()])
 
@@ -138,12 +176,19 @@ class ArchConfig:
 
     # ---- dict / JSON / YAML ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "resolution": self.resolution, "in_channels": self.in_channels,
             "num_classes": self.num_classes, "stem": self.stem.to_dict(),
             "stages": [[b.to_dict() for b in stage] for stage in self.stages],
             "head": self.head.to_dict(),
         }
+        if self.quant is not None:
+            out["quant"] = self.quant.key
+        return out
+
+    def as_float(self) -> ArchConfig:
+        """The same network without its quantization policy."""
+        return self if self.quant is None else replace(self, quant=None)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> ArchConfig:
@@ -181,10 +226,16 @@ def _block_from_dict(chk: Checker, data: Any, path: str) -> BlockConfig | None:
 
 def _arch_from_dict(chk: Checker, data: Any) -> ArchConfig | None:
     m = chk.mapping(data, "", required=("stages",),
-                    optional=("resolution", "in_channels", "num_classes", "stem", "head"))
+                    optional=("resolution", "in_channels", "num_classes", "stem", "head", "quant"))
     if m is None:
         return None
     n = len(chk.problems)
+    quant = None
+    if m.get("quant") is not None:
+        try:
+            quant = QuantPolicy.from_string(m["quant"])
+        except DecodeError as exc:
+            chk.problems.extend(exc.problems)
     res = chk.integer(m.get("resolution", 32), "resolution", 8, 4096)
     inc = chk.integer(m.get("in_channels", 3), "in_channels", 1, 64)
     ncls = chk.integer(m.get("num_classes", 10), "num_classes", 1, 100000)
@@ -211,7 +262,7 @@ def _arch_from_dict(chk: Checker, data: Any) -> ArchConfig | None:
     if len(chk.problems) > n:
         return None
     arch = ArchConfig(stages=tuple(stages), stem=stem, head=head, resolution=res,
-                      in_channels=inc, num_classes=ncls)
+                      in_channels=inc, num_classes=ncls, quant=quant)
     _check_spatial(chk, arch)
     return arch if len(chk.problems) == n else None
 
@@ -283,7 +334,10 @@ def _decode_arch(text: Any) -> ArchConfig:
     if len(parts) < 4:
         raise DecodeError(Problem(source, "expected `net_…:stem_…:<stage>[:<stage>…]:head_…`, "
                                           f"got {len(parts)} part(s) in `{text}`"))
-    head_t = _split_tokens(parts[0], "header", "net", ("r", "i", "n"), problems)
+    header, quant = parts[0], None
+    if "_w" in header and _QUANT_RE.match(header.rsplit("_", 1)[1]):
+        header, quant = header.rsplit("_", 1)
+    head_t = _split_tokens(header, "header", "net", ("r", "i", "n"), problems)
     stem_t = _split_tokens(parts[1], "stem", "stem", ("k", "c", "s"), problems)
     tail_t = _split_tokens(parts[-1], "head", "head", ("c",), problems)
     stages: list[list[dict[str, Any]]] = []
@@ -305,6 +359,8 @@ def _decode_arch(text: Any) -> ArchConfig:
         "head": {"channels": tail_t["c"], "activation": tail_t.get("activation", DEFAULT_ACTIVATION)},
         "stages": stages,
     }
+    if quant is not None:
+        data["quant"] = quant
     chk = Checker(source)
     arch = _arch_from_dict(chk, data)
     if chk.problems:

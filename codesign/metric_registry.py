@@ -62,6 +62,11 @@ METRICS = Registry("metric", "codesign.metrics")
 _BUILTIN = (
     MetricSpec("accuracy", "maximize", "fraction", "accuracy", "linear",
                description="top-1 accuracy at the run's fidelity (proxy training, supernet or predictor)"),
+    MetricSpec("accuracy_float", "maximize", "fraction", "float accuracy", "linear",
+               description="top-1 accuracy of a quantized network before quantization (same fidelity)"),
+    MetricSpec("precision_supported", "maximize", "flag", "precision supported", "linear",
+               description="1 when the accelerator's datapath (precision_bits) is wide enough for the network's "
+                           "quantization policy, 0 when it cannot run it"),
     MetricSpec("latency_ms", "minimize", "ms", "accelerator latency (ms)",
                description="the cost model's latency of the network on the candidate accelerator"),
     MetricSpec("energy_mj", "minimize", "mJ", "energy (mJ)",

@@ -19,10 +19,14 @@ class Metrics:
     and ``measured_latency_iqr_ms`` to that measurement's inter-quartile range;
     ``predicted_latency_ms`` maps a latency predictor (``block_lut``) to its prediction for this host;
     ``device_latency_ms`` maps a device model (``codesign device fit``, by device name) to its
-    prediction for that target.
+    prediction for that target. For a quantized network ``accuracy`` is the quantized accuracy,
+    ``accuracy_float`` the float one, and ``precision_supported`` says whether the accelerator can
+    run its precision (1) or not (0).
     """
 
     accuracy: float | None = None
+    accuracy_float: float | None = None
+    precision_supported: int | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     energy_mj: dict[str, float] = field(default_factory=dict)
     area_mm2: float | None = None
@@ -67,7 +71,9 @@ class Metrics:
                     out[name] = None
                 elif name in ("params", "macs"):
                     out[name] = chk.integer(value, name, 0, 2**62)
-                elif name == "accuracy":
+                elif name == "precision_supported":
+                    out[name] = chk.integer(value, name, 0, 1)
+                elif name in ("accuracy", "accuracy_float"):
                     out[name] = chk.number(value, name, 0.0, 1.0)
                 else:
                     out[name] = _finite(chk, value, name)

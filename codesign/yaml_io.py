@@ -85,3 +85,20 @@ def shipped_or_file(name_or_path: str | Path, shipped_dir: Path, what: str) -> P
         names = sorted(p.stem for p in shipped_dir.glob("*.yaml"))
         raise ValidationError(Problem(text, f"not a shipped {what} ({', '.join(names)}) nor a .yaml file"))
     return Path(text)
+
+
+def load_space_yaml(path: str | Path, shipped_dir: Path, what: str) -> Any:
+    """A space file; one with ``extends: <shipped name or file>`` takes that space's fields and
+    replaces those it gives itself (e.g. ``{extends: ibn_32_compact, quant: [float, w8a8]}``)."""
+    data = load_yaml(path)
+    seen = {str(Path(path).resolve())}
+    while isinstance(data, dict) and data.get("extends") is not None:
+        base_path = shipped_or_file(data["extends"], shipped_dir, what)
+        if str(base_path.resolve()) in seen:
+            raise ValidationError(Problem(f"{path}:extends", f"`{data['extends']}` extends itself in a cycle"))
+        seen.add(str(base_path.resolve()))
+        base = load_yaml(base_path)
+        if not isinstance(base, dict):
+            raise ValidationError(Problem(str(base_path), f"expected a {what} mapping"))
+        data = {**base, **{k: v for k, v in data.items() if k != "extends"}}
+    return data

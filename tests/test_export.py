@@ -180,3 +180,37 @@ def test_the_tvm_library_can_be_built_for_a_raspberry_pi(tmp_path):
     assert info["cross_compiled"] and int.from_bytes(header[18:20], "little") == 183    # EM_AARCH64
     with pytest.raises(ValidationError, match="tuning"):
         _tvm_library(tmp_path, tmp_path, 4, 8, model, "llvm -mtriple=aarch64-linux-gnu", "aarch64-linux-gnu-g++")
+
+
+def test_export_writes_a_calibrated_int8_model_that_agrees_with_the_float_one(exported):
+    card = json.loads((exported / "model_card.json").read_text())
+    q = card["int8"]
+    assert q["file"] == "model_int8.onnx" and (exported / "model_int8.onnx").is_file()
+    assert q["format"] == "QDQ" and q["quantize_nodes"] > 0 and q["calib_images"] > 0
+    assert q["top1_agreement_with_float"] >= 0.9 and abs(q["test_accuracy"] - q["float_test_accuracy"]) < 0.1
+    assert "onnxruntime int8" in card["measured_on_host"]
+    ops = {n.op_type for n in __import__("onnx").load(str(exported / "model_int8.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    sess = ort.InferenceSession(str(exported / "model_int8.onnx"), providers=["CPUExecutionProvider"])
+    x = np.load(exported / "sample_input.npy")
+    assert sess.run(None, {"input": x})[0].shape == (1, 10)
+    tvm = q["tvm"]
+    assert tvm.get("file") == "tvm/model_int8.so" or "TVM cannot compile" in tvm.get("error", "")
+    md = (exported / "model_card.md").read_text()
+    assert "## int8 model" in md and "model_int8.onnx" in md
+
+
+def test_a_graph_the_quantizer_cannot_handle_keeps_the_float_export(smoke_run, tmp_path, monkeypatch):
+    from codesign.errors import CodesignError
+    import codesign.export.int8 as int8
+
+    def broken(float_path, out_path, calib, per_channel=True):
+        raise CodesignError(f"{float_path}: onnxruntime's quantizer cannot quantize this graph: node Conv_3")
+
+    monkeypatch.setattr(int8, "quantize_onnx_int8", broken)
+    out = tmp_path / "b"
+    assert main(["export", str(smoke_run), "--pick", "knee", "--out", str(out)]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["int8"]["file"] is None and "Conv_3" in card["int8"]["error"]
+    assert (out / "model.onnx").is_file() and not (out / "model_int8.onnx").exists()
+    assert "Not written" in (out / "model_card.md").read_text()

@@ -1,4 +1,4 @@
-"""The three accuracy fidelities behind one call, ``source(arch) -> accuracy (fraction)``:
+"""The three accuracy fidelities behind one call, ``source(arch) -> {"accuracy": fraction, …}``:
 
 - ``ProxyAccuracy``: stand-alone training under a fixed budget (slow, most faithful);
 - ``SupernetAccuracy``: weights inherited from the run's supernet, batch norm recalibrated;
@@ -6,6 +6,11 @@
 
 ``prepare_accuracy`` builds, once per run, what the last two need (the supernet checkpoint and the
 predictor's samples) inside the run directory, so a resumed run reuses them.
+
+A quantized network (``arch.quant``) is scored after post-training quantization of the trained or
+inherited weights, calibrated on ``accuracy.calib_images`` training images
+(:class:`codesign.quantization.QuantizedAccuracy`): ``accuracy`` is then the quantized accuracy and
+``accuracy_float`` the float one. The predictor has no quantized samples and refuses such networks.
 """
 from __future__ import annotations
 
@@ -95,11 +100,26 @@ def load_supernet(path: Path, space: ArchSpace):
     return net
 
 
-class ProxyAccuracy:
-    def __init__(self, cfg: SearchConfig, space: ArchSpace):
-        self.cfg, self.data = cfg, load_search_data(cfg, space)
+class _Quantizing:
+    """Scores a trained network: float validation accuracy, and the quantized one for a quantized arch."""
 
-    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+    def __init__(self, cfg: SearchConfig, space: ArchSpace):
+        from ..quantization import QuantizedAccuracy
+
+        self.cfg, self.data = cfg, load_search_data(cfg, space)
+        self._quantized = None
+        self._make = lambda: QuantizedAccuracy(self.data, calib_images=cfg.accuracy.calib_images)
+
+    def scores(self, model, arch: ArchConfig, float_accuracy: float) -> dict[str, float]:
+        if arch.quant is None:
+            return {"accuracy": float_accuracy}
+        if self._quantized is None:
+            self._quantized = self._make()
+        return self._quantized(model, arch.quant, float_accuracy)
+
+
+class ProxyAccuracy(_Quantizing):
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> dict[str, float]:
         """Validation accuracy after training ``arch`` with the run's recipe, overridden by the
         candidate's hyperparameters ``hp`` and, for a multi-fidelity searcher's rung, by ``epochs``
         (the cosine schedule then spans those epochs)."""
@@ -110,21 +130,23 @@ class ProxyAccuracy:
         recipe = self.cfg.accuracy.train if hp is None else hp.apply(self.cfg.accuracy.train)
         if epochs is not None:
             recipe = replace(recipe, epochs=int(epochs), steps=None)
-        _, res = train(arch, self.data, recipe)
-        return res.val_accuracy
+        model, res = train(arch.as_float(), self.data, recipe)
+        return self.scores(model.eval(), arch, res.val_accuracy)
 
 
-class SupernetAccuracy:
+class SupernetAccuracy(_Quantizing):
     def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
-        self.cfg, self.data = cfg, load_search_data(cfg, space)
+        super().__init__(cfg, space)
         self.net = load_supernet(supernet_path(cfg, run_dir), space)
 
-    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> dict[str, float]:
         """Accuracy of ``arch`` with inherited weights (``hp`` and ``epochs`` do not change it: the
         supernet is already trained)."""
-        from .supernet_training import subnet_accuracy
+        from .supernet_training import inherited_subnet
+        from .training import accuracy
 
-        return subnet_accuracy(self.net, arch, self.data, calib_images=self.cfg.accuracy.calib_images)
+        model = inherited_subnet(self.net, arch.as_float(), self.data, calib_images=self.cfg.accuracy.calib_images)
+        return self.scores(model, arch, accuracy(model, self.data.val))
 
 
 class PredictorAccuracy:
@@ -138,10 +160,13 @@ class PredictorAccuracy:
             raise ValidationError(Problem(str(path), f"each sample needs `arch` and `accuracy` ({exc})")) from None
         self.predictor = AccuracyPredictor(space).fit(archs, accs, seed=0)
 
-    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> float:
+    def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> dict[str, float]:
         """The predictor's accuracy for ``arch`` (learned from supernet scores: ``hp`` and ``epochs``
         do not change it)."""
-        return float(self.predictor.predict([arch])[0])
+        if arch.quant is not None:
+            raise ValidationError(Problem("accuracy.fidelity", f"the predictor has no quantized accuracies "
+                                                               f"({arch.quant.key}); use fidelity supernet or proxy"))
+        return {"accuracy": float(self.predictor.predict([arch])[0])}
 
 
 def accuracy_source(cfg: SearchConfig, space: ArchSpace, run_dir: Path):

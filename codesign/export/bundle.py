@@ -4,11 +4,14 @@ Layout of the directory (all written to a staging directory first, moved into pl
 an interrupted export leaves no half-written bundle behind and never touches the run):
 
     model.onnx                 opset 17, batch 1, checked against torch with onnxruntime
+    model_int8.onnx            static int8 QDQ, calibrated on the run's training images, checked against
+                               model.onnx on the test split (see codesign.export.int8)
     weights.pt                 {"arch", "state_dict"}; torch.load(..., weights_only=True)
     sample_input.npy           one real test image (normalised, 1×C×H×W float32)
     sample_output.npy          onnxruntime's logits for it
     tvm/model.so, run_tvm.py   TVM library for this host's CPU (tuned with --tune) and its loader;
-                               tvm/model_b<N>.so for each other batch size asked (--batch-sizes)
+                               tvm/model_b<N>.so for each other batch size asked (--batch-sizes);
+                               tvm/model_int8.so where TVM's importer handles the int8 graph
     accelerator/accelerator.yaml              codesign's accelerator YAML
     accelerator/zigzag/{accelerator,mapping,workload}.yaml, run_zigzag.py
     accelerator/timeloop/{arch,ERT,constraints,mapper}.yaml, layers/*.yaml
@@ -44,7 +47,9 @@ from ..metric_registry import metric
 from ..run import Run, TUNING_DB_DIR
 from .model_card import CARD_FORMAT, card_markdown, search_metrics
 from ..picks import pick_row
+from .int8 import int8_files
 from .weights import save_weights, trained_network
+from ..accuracy.sources import load_search_data
 from accel_models.zigzag_backend import evaluate_zigzag
 
 ONNX_TOLERANCE = 1e-4  # max |logit difference| onnxruntime vs torch
@@ -190,6 +195,12 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         t = lap("weights_s", t)
         checks, measured = _onnx_files(staging, model, images, threads, lap)
         t = time.perf_counter()
+        int8 = int8_files(staging, load_search_data(cfg, space), cfg.accuracy.calib_images, threads,
+                          winfo["test_accuracy"], tvm=target is None)
+        if int8.get("onnxruntime"):
+            measured["onnxruntime int8"] = int8["onnxruntime"]
+        t = lap("int8_s", t)
+        t = time.perf_counter()
         tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc, batch_sizes)
         if not tvm_info.get("cross_compiled"):
             checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]
@@ -213,7 +224,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
             "candidate": cand.key, "arch": cand.arch.to_string(), "accel": cand.accel.to_string(),
             "network": {"params": count_params(cand.arch), "macs": int(row.get("macs") or 0),
                         "blocks": block_rows(cand.arch)},
-            "metrics": metrics, "weights": winfo, "checks": checks, "measured_on_host": measured,
+            "metrics": metrics, "weights": winfo, "checks": checks, "measured_on_host": measured, "int8": int8,
             "tvm": {k: tvm_info.get(k) for k in ("target", "tune_trials", "tuning_db", "cross_compiled", "batch_sizes")},
             "host": f"{run.info['host']}, {os.cpu_count()} logical cores",
             "versions": versions(),

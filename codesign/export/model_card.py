@@ -86,6 +86,33 @@ def _accelerator_section(card: dict[str, Any]) -> str:
             "Timeloop inputs beside it):\n\n" + _table(rows, ["field", "value"]))
 
 
+def _int8_section(card: dict[str, Any]) -> str:
+    q = card.get("int8") or {}
+    if not q:
+        return "(not made)"
+    if q.get("error"):
+        return f"Not written: {q['error']}. The float model above is complete."
+    policy = card["arch"].split(":")[0].rsplit("_", 1)[-1] if "_w" in card["arch"].split(":")[0] else "float"
+    lines = [f"`{q['file']}`: {q['format']}, weights {q['weights']}, activations {q['activations']}, "
+             f"{q['calibration']} calibration on {q['calib_images']} training images "
+             f"({q['quantize_nodes']} QuantizeLinear nodes)."]
+    if policy not in ("float", "w8a8"):
+        lines.append(f"The search scored this network at `{policy}` (simulated); this file is int8.")
+    lines.append(_table([{"model": "float (model.onnx)", "test_accuracy": q["float_test_accuracy"]},
+                         {"model": "int8 (model_int8.onnx)", "test_accuracy": q["test_accuracy"],
+                          "top1_agreement_with_float": q["top1_agreement_with_float"]}],
+                        ["model", "test_accuracy", "top1_agreement_with_float"])
+                 + f"\n\nOn {q['n_test']} test images.")
+    t = q.get("tvm") or {}
+    if t.get("file"):
+        lines.append(f"TVM: `{t['file']}` (untuned), {t['median_ms']:.4g} ms in process; largest logit difference "
+                     f"from onnxruntime {t['max_abs_diff_vs_onnxruntime']:.3g}, top-1 "
+                     f"{'agrees' if t['top1_agrees_with_onnxruntime'] else 'DIFFERS'} on the sample input.")
+    else:
+        lines.append(f"TVM: {t.get('error') or t.get('skipped') or 'not built'}.")
+    return "\n\n".join(lines)
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     run, w, chk = card["run"], card["weights"], card["checks"]
     pre = w["preprocessing"]
@@ -105,6 +132,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"on `{w['data']}`.\n\nInput: {pre['dtype']} {pre['layout']} {pre['input_shape']}; {pre['rule']}; "
         f"mean {[round(m, 5) for m in pre['mean']]}, std {[round(s, 5) for s in pre['std']]}.",
         "Output index → class: " + ", ".join(f"{i} = `{c}`" for i, c in enumerate(w.get("class_names", []))) + ".",
+        "## int8 model",
+        _int8_section(card),
         "## Accelerator",
         _accelerator_section(card),
         "## Measured on the export host",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..checks import Checker
 from ..accuracy.datasets import DATASETS
-from ..errors import ValidationError
+from ..errors import CodesignError, ValidationError
 from ..accuracy.supernet_training import SupernetTrainConfig
 from ..accuracy.training import TrainConfig
 from ..yaml_io import load_yaml
@@ -136,6 +136,7 @@ class SearchConfig:
                                 "`measure: {device: DEVICE.json}` (from `codesign device fit`)")
         if v.get("hp_space") is not None:
             _check_hp_use(chk, v)
+        _check_quant_use(chk, v)
         if v.get("space_name") and v.get("mode") == "phase":
             chk.fail("mode", "phase mode splits the built-in network × accelerator space; a registered space "
                              "(space.name) searches jointly")
@@ -204,6 +205,28 @@ def _space(chk: Checker, s: Any, v: dict) -> None:
         if "arch" in s or "hw" in s:
             chk.fail("space.name", "a registered space replaces `arch` and `hw`: give one or the other")
         v["space_name"] = SPACES.check_name(chk, s["name"], "space.name")
+
+
+def _check_quant_use(chk: Checker, v: dict) -> None:
+    """A network space with quantized options needs a fidelity that can quantize (not the predictor),
+    and gets the constraint ``precision_supported >= 1``: a network whose policy is wider than the
+    accelerator's datapath is infeasible."""
+    if v.get("space_name"):
+        return
+    from ..spaces.arch_space import FLOAT, ArchSpace
+
+    try:
+        space = ArchSpace.resolve(v.get("arch_space", SearchConfig.arch_space))
+    except CodesignError:
+        return  # reported when the run resolves its spaces, with the file and field
+    if all(q == FLOAT for q in space.quant):
+        return
+    if v.get("accuracy") is not None and v["accuracy"].fidelity == "predictor":
+        chk.fail("accuracy.fidelity", f"space {space.name} has quantized networks ({', '.join(space.quant)}); the "
+                                      "predictor has no quantized accuracies: use fidelity supernet or proxy")
+    cons = v.get("constraints")
+    if cons is not None and not any(c.metric == "precision_supported" for c in cons):
+        v["constraints"] = (*cons, Constraint("precision_supported", lo=1.0))
 
 
 def _check_hp_use(chk: Checker, v: dict) -> None:

@@ -54,7 +54,7 @@ class CandidateEvaluator:
         self.computed = dict(computed or {})  # plug-in metric name → its compute(candidate) function
         self.space = arch_space or ArchSpace.resolve(cfg.arch_space)
         self.accuracy = accuracy_source(cfg, self.space, run_dir)
-        self._acc_cache: dict[tuple[str, str | None, int | None], float] = {}
+        self._acc_cache: dict[tuple[str, str | None, int | None], dict[str, float]] = {}
         self.predictor = None
         if cfg.measure.predictor:
             from latency_predictors.block_lut_predictor import BlockLutPredictor
@@ -76,6 +76,8 @@ class CandidateEvaluator:
         if key not in self._acc_cache:
             self._acc_cache[key] = self.accuracy(cand.arch, hp=hp, epochs=fidelity)
         acc = self._acc_cache[key]
+        quant = cand.arch.quant
+        supported = None if quant is None else int(quant.max_bits <= cand.accel.precision_bits)
         t["accuracy_s"] = time.perf_counter() - start
         start = time.perf_counter()
         workload = arch_workload(cand.arch)
@@ -99,7 +101,8 @@ class CandidateEvaluator:
             device[self.device_model.name] = self.device_model.predict_workload(
                 workload if self.device_model.batch == 1 else arch_workload(cand.arch, self.device_model.batch))
             t["device_s"] = time.perf_counter() - start
-        metrics = Metrics(accuracy=float(acc), latency_ms={self.cfg.backend: report.latency_ms},
+        metrics = Metrics(accuracy=float(acc["accuracy"]), accuracy_float=acc.get("accuracy_float"),
+                          precision_supported=supported, latency_ms={self.cfg.backend: report.latency_ms},
                           energy_mj={self.cfg.backend: report.energy_mj}, area_mm2=report.area_mm2,
                           params=int(totals["params"]), macs=int(totals["macs"]),
                           measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted,
@@ -112,6 +115,9 @@ class CandidateEvaluator:
         if self.computed:
             t["plugin_metrics_s"] = time.perf_counter() - start
         detail = metrics.to_dict() if fidelity is None else {**metrics.to_dict(), "fidelity_epochs": fidelity}
+        if supported == 0:
+            detail["infeasible_reason"] = (f"the network's quantization {quant.key} needs a {quant.max_bits}-bit datapath; "
+                                           f"the accelerator's precision_bits is {cand.accel.precision_bits}")
         return Evaluation(flat, t, detail)
 
 

@@ -91,7 +91,7 @@ def flat_metrics(metrics: Metrics, backend: str, runtime: str | None = None) -> 
         out["latency_ms"] = metrics.latency_ms[backend]
     if backend in metrics.energy_mj:
         out["energy_mj"] = metrics.energy_mj[backend]
-    for name in ("area_mm2", "params", "macs"):
+    for name in ("accuracy_float", "precision_supported", "area_mm2", "params", "macs"):
         if getattr(metrics, name) is not None:
             out[name] = float(getattr(metrics, name))
     if runtime and runtime in metrics.measured_latency_ms:

@@ -3,6 +3,11 @@
 Loaded from YAML (``codesign/spaces/ibn_32.yaml`` is the default) so users can edit it. Every
 field is either one value (fixed) or a list of values (a choice). Flattened, the space is a fixed
 list of named categorical :class:`Choice` s; the blocks past a stage's sampled depth are inactive.
+
+``quant`` (optional, default ``float``) is the network's quantization policy: ``float`` or
+``w<weight bits>a<activation bits>`` (e.g. ``[float, w8a8, w4a8]`` makes precision a choice); a
+quantized network's accuracy is measured after post-training quantization (:mod:`codesign.quantization`)
+and an accelerator whose ``precision_bits`` is narrower cannot run it.
 """
 from __future__ import annotations
 
@@ -14,12 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from ..arch import ACTIVATIONS, BLOCK_TYPES, KERNELS, MAX_CHANNELS, STRIDES, ArchConfig, BlockConfig, HeadConfig, StemConfig
+from ..arch import (ACTIVATIONS, BLOCK_TYPES, KERNELS, MAX_CHANNELS, STRIDES, ArchConfig, BlockConfig, HeadConfig,
+                    QuantPolicy, StemConfig)
+from ..errors import DecodeError
 from ..checks import Checker
 from ..errors import Problem, ValidationError
-from ..yaml_io import load_yaml, shipped_or_file
+from ..yaml_io import load_space_yaml, shipped_or_file
 from .choice import Choice, options_field
 
+_SHIPPED = Path(str(resources.files("codesign.spaces")))
+FLOAT = "float"  # the quantization option of a float network
 BLOCK_FIELDS = ("kernel", "expansion", "block_type", "se", "activation")
 _STAGE_KEYS = ("stride", "depth", "channels", *BLOCK_FIELDS)
 _BLOCK_ATTR = {"kernel": "kernel", "expansion": "expansion", "block_type": "type", "se": "se",
@@ -53,6 +62,7 @@ class ArchSpace:
     head_channels: tuple[int, ...]
     head_activation: str
     stages: tuple[StageSpace, ...]
+    quant: tuple[str, ...] = (FLOAT,)
 
     # ---- loading -------------------------------------------------------------------
     @classmethod
@@ -62,12 +72,12 @@ class ArchSpace:
     @classmethod
     def resolve(cls, name_or_path: str | Path) -> ArchSpace:
         """A shipped space by name (``ibn_32``, ``ibn_32_compact``) or a YAML file."""
-        return cls.from_yaml(shipped_or_file(name_or_path, Path(str(resources.files("codesign.spaces"))),
-                                             "architecture space"))
+        return cls.from_yaml(shipped_or_file(name_or_path, _SHIPPED, "architecture space"))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ArchSpace:
-        return cls.from_dict(load_yaml(path), source=str(path))
+        """A space file (``extends: <space>`` reuses another's fields, see :func:`load_space_yaml`)."""
+        return cls.from_dict(load_space_yaml(path, _SHIPPED, "architecture space"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> ArchSpace:
@@ -79,7 +89,8 @@ class ArchSpace:
     # ---- the flattened encoding ------------------------------------------------------
     def all_choices(self) -> list[Choice]:
         """Every field of the space in a fixed order, including those with a single option."""
-        out = [Choice("stem.channels", self.stem_channels), Choice("head.channels", self.head_channels)]
+        out = [Choice("stem.channels", self.stem_channels), Choice("head.channels", self.head_channels),
+               Choice("quant", self.quant)]
         for i, st in enumerate(self.stages):
             out += [Choice(f"s{i}.depth", st.depth), Choice(f"s{i}.channels", st.channels)]
             for j in range(max(st.depth)):
@@ -92,7 +103,7 @@ class ArchSpace:
 
     def active(self, values: dict[str, Any]) -> set[str]:
         """Names of the choices that shape the network for these values (blocks within depth)."""
-        names = {"stem.channels", "head.channels"}
+        names = {"stem.channels", "head.channels", "quant"}
         for i, st in enumerate(self.stages):
             names |= {f"s{i}.depth", f"s{i}.channels"}
             depth = values.get(f"s{i}.depth", st.depth[0])
@@ -114,6 +125,7 @@ class ArchSpace:
             stem=StemConfig(self.stem_kernel, full["stem.channels"], self.stem_stride, self.stem_activation),
             head=HeadConfig(full["head.channels"], self.head_activation),
             resolution=self.resolution, in_channels=self.in_channels, num_classes=self.num_classes,
+            quant=None if full["quant"] == FLOAT else QuantPolicy.from_string(full["quant"]),
         )
 
     def encode(self, arch: ArchConfig) -> dict[str, Any]:
@@ -140,6 +152,7 @@ class ArchSpace:
             problems.append(Problem(f"space {self.name}:stem", "stem kernel/stride/activation differ from the space"))
         put("stem.channels", arch.stem.channels, self.stem_channels)
         put("head.channels", arch.head.channels, self.head_channels)
+        put("quant", FLOAT if arch.quant is None else arch.quant.key, self.quant)
         if arch.head.activation != self.head_activation:
             problems.append(Problem(f"space {self.name}:head", "head activation differs from the space"))
         if len(arch.stages) != len(self.stages):
@@ -178,7 +191,9 @@ class ArchSpace:
         activation first, or drawn from ``rng``."""
         out = {}
         for c in self.all_choices():
-            if rng is not None and (c.name.endswith(".block_type") or c.name.endswith(".activation")):
+            if c.name == "quant":
+                pick = c.options[0]
+            elif rng is not None and (c.name.endswith(".block_type") or c.name.endswith(".activation")):
                 pick = c.options[int(rng.integers(len(c.options)))]
             elif c.name.endswith(".block_type"):
                 pick = "fused_ibn" if largest and "fused_ibn" in c.options else (
@@ -199,7 +214,7 @@ class ArchSpace:
 
     def log10_size(self) -> float:
         """log10 of the number of distinct networks (inactive blocks do not count)."""
-        total = log10(len(self.stem_channels)) + log10(len(self.head_channels))
+        total = log10(len(self.stem_channels)) + log10(len(self.head_channels)) + log10(len(self.quant))
         for st in self.stages:
             per_block = log10(len(st.kernel) * len(st.expansion) * len(st.block_type) * len(st.se)
                               * len(st.activation))
@@ -215,7 +230,8 @@ def _log10_sum(logs) -> float:
 
 def _space_from_dict(chk: Checker, data: Any) -> ArchSpace | None:
     m = chk.mapping(data, "", required=("stages",),
-                    optional=("name", "description", "resolution", "in_channels", "num_classes", "stem", "head"))
+                    optional=("name", "description", "resolution", "in_channels", "num_classes", "stem", "head",
+                              "quant"))
     if m is None:
         return None
     n = len(chk.problems)
@@ -237,6 +253,7 @@ def _space_from_dict(chk: Checker, data: Any) -> ArchSpace | None:
     hm = chk.mapping(m.get("head", {}), "head", optional=("channels", "activation")) or {}
     head_c = options_field(chk, hm.get("channels", 256), "head.channels", channels)
     head_a = chk.choice(hm.get("activation", "relu"), "head.activation", ACTIVATIONS)
+    quant = options_field(chk, m.get("quant", FLOAT), "quant", lambda v, q: _quant_option(chk, v, q))
     stages = []
     for i, raw in enumerate(chk.sequence(m.get("stages"), "stages") or []):
         p = f"stages[{i}]"
@@ -266,4 +283,15 @@ def _space_from_dict(chk: Checker, data: Any) -> ArchSpace | None:
     if total_stride > res:
         chk.fail("stages", f"the strides multiply to {total_stride}, more than the resolution {res} px")
         return None
-    return ArchSpace(name, res, inc, ncls, stem_k, stem_s, stem_c, stem_a, head_c, head_a, tuple(stages))
+    return ArchSpace(name, res, inc, ncls, stem_k, stem_s, stem_c, stem_a, head_c, head_a, tuple(stages), quant)
+
+
+def _quant_option(chk: Checker, value: Any, path: str) -> str | None:
+    """``float`` or a canonical ``w<bits>a<bits>`` policy."""
+    if value == FLOAT:
+        return FLOAT
+    try:
+        return QuantPolicy.from_string(value, where=path).key
+    except DecodeError as exc:
+        chk.problems.extend(exc.problems)
+        return None

@@ -13,7 +13,7 @@ from ..accel import ACCEL_FIELDS, DOC_KEYS, OPTIONAL_ACCEL_FIELDS, REQUIRED_ACCE
 from ..checks import Checker
 from ..errors import Problem, ValidationError
 from ..hw_files import hw_configs_dir
-from ..yaml_io import load_yaml, shipped_or_file
+from ..yaml_io import load_space_yaml, shipped_or_file
 from .choice import Choice, options_field
 
 
@@ -34,7 +34,8 @@ class HwSpace:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> HwSpace:
-        return cls.from_dict(load_yaml(path), source=str(path))
+        """A space file (``extends: <space>`` reuses another's fields, see :func:`load_space_yaml`)."""
+        return cls.from_dict(load_space_yaml(path, hw_configs_dir() / "spaces", "hardware space"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "") -> HwSpace:
