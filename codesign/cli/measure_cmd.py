@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--target", metavar="TVM_TARGET", help="compile for this target, e.g. 'llvm -mtriple=aarch64-linux-"
                                                           "gnu -mattr=+neon' (default: this host)")
     m.add_argument("--cc", metavar="COMPILER", help="cross compiler linking the library, e.g. aarch64-linux-gnu-g++")
+    m.add_argument("--precision", choices=["float", "int8"], default="float",
+                   help="int8: time the network quantized to a static int8 QDQ model (default float)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=measure)
 
@@ -59,6 +61,10 @@ def _onnx_of(spec: str):
 
 def measure(args: argparse.Namespace) -> int:
     model = _onnx_of(args.network)
+    if args.precision == "int8":
+        from ..quantization.onnx_int8 import int8_for_timing, load_onnx
+
+        model = int8_for_timing(load_onnx(model) if isinstance(model, str) else model)
     if args.runtime == "ort":
         if args.rpc or args.tune or args.target or args.cc:
             raise ValidationError(Problem("--runtime ort", "--rpc, --tune, --target and --cc apply to --runtime tvm only"))
@@ -71,7 +77,7 @@ def measure(args: argparse.Namespace) -> int:
 
         m = measure_tvm(model, threads=args.threads, tune_trials=args.tune, db_dir=args.tune_db, rpc=args.rpc,
                         target=args.target, cc=args.cc)
-    print(f"{args.runtime}: median {m.median_ms:.4f} ms, IQR {m.iqr_ms:.4f} ms, CV {m.cv:.3f} "
+    print(f"{args.runtime} ({args.precision}): median {m.median_ms:.4f} ms, IQR {m.iqr_ms:.4f} ms, CV {m.cv:.3f} "
           f"({m.samples} samples, {m.attempts} attempt(s)) on {m.env.get('cpu')}, {args.threads} thread(s)")
     if args.json:
         print(json.dumps(m.to_dict()))

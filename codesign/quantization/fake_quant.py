@@ -119,15 +119,18 @@ def quantized_accuracy(model: nn.Module, policy: QuantPolicy, calib_images: torc
     return accuracy(quantized_copy(model, policy).calibrate(calib_images).model, split)
 
 
+MAX_CALIB_IMAGES = 256  # activation ranges from at most this many training images
+
+
 class QuantizedAccuracy:
     """Float and quantized validation accuracy of trained networks: the calibration images are the
-    first ``calib_images`` of a fixed permutation of the training split (``seed``)."""
+    first ``min(calib_images, MAX_CALIB_IMAGES)`` of a fixed permutation of the training split (``seed``)."""
 
     def __init__(self, data, calib_images: int = 512, seed: int = 0):
         import numpy as np
 
         self.data = data
-        idx = np.random.default_rng(seed).permutation(len(data.train))[:calib_images]
+        idx = np.random.default_rng(seed).permutation(len(data.train))[:min(calib_images, MAX_CALIB_IMAGES)]
         self.calib = data.train.x[torch.from_numpy(idx)]
 
     def __call__(self, model: nn.Module, policy: QuantPolicy | None, float_accuracy: float) -> dict[str, float]:

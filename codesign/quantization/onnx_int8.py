@@ -24,6 +24,16 @@ def _input_of(model: onnx.ModelProto) -> tuple[str, list]:
     return inp.name, dims
 
 
+def load_onnx(path: str | Path) -> onnx.ModelProto:
+    """The ONNX model at ``path``; a missing or unreadable file is a ``ValidationError`` naming it."""
+    try:
+        model = onnx.load(str(path))
+        _input_of(model)
+    except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many types for a bad file
+        raise ValidationError(Problem(str(path), f"not an ONNX model ({type(exc).__name__})")) from None
+    return model
+
+
 def check_calibration(model: onnx.ModelProto, images: np.ndarray, where: str) -> None:
     """``images`` must be a non-empty float32 N×… array whose image shape is the model input's."""
     _, dims = _input_of(model)
@@ -45,11 +55,8 @@ def quantize_onnx_int8(float_path: str | Path, out_path: str | Path, calib_image
                                           quantize_static)
 
     float_path, out_path = Path(float_path), Path(out_path)
-    try:
-        model = onnx.load(str(float_path))
-        name, _ = _input_of(model)
-    except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many types for a bad file
-        raise ValidationError(Problem(str(float_path), f"not an ONNX model ({type(exc).__name__})")) from None
+    model = load_onnx(float_path)
+    name, _ = _input_of(model)
     check_calibration(model, calib_images, f"calibration data for {float_path.name}")
     images = np.ascontiguousarray(calib_images, dtype=np.float32)
 
@@ -89,3 +96,27 @@ def onnx_predictions(path: str | Path, images: np.ndarray, threads: int = 1, bat
     name = sess.get_inputs()[0].name
     return np.concatenate([sess.run(None, {name: np.ascontiguousarray(images[i:i + batch], dtype=np.float32)})[0]
                            for i in range(0, len(images), batch)])
+
+
+TIMING_CALIB_IMAGES = 8
+
+
+def int8_for_timing(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
+    """``model`` quantized to int8 QDQ for latency measurement only: calibrated on a few random
+    N(0, 1) images, since the ranges change the values a kernel computes, not its time."""
+    import tempfile
+
+    _, dims = _input_of(model)
+    shape = [TIMING_CALIB_IMAGES] + [d or 1 for d in dims[1:]]
+    images = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx.save(model, str(Path(tmp) / "float.onnx"))
+        quantize_onnx_int8(Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx", images)
+        return onnx.load(str(Path(tmp) / "int8.onnx"))
+
+
+def runs_as_int8(quant) -> bool:
+    """Whether a network with quantization policy ``quant`` (or None: float) runs as an int8 model on
+    a CPU runtime: policies of at most 8 bits do (no runtime here has sub-8-bit kernels, so a
+    4-bit network runs with int8 kernels); wider ones and float networks run in float."""
+    return quant is not None and quant.max_bits <= 8

@@ -28,10 +28,15 @@ from accel_models.registry import get_backend
 
 def measure_latency(arch, how: MeasureConfig) -> tuple[float, float]:
     """Measured median and IQR latency (ms) of ``arch``'s network as the run's ``measure`` section
-    says: its runtime (ort | tvm), threads, and for TVM its RPC board, target and cross compiler."""
+    says: its runtime (ort | tvm), threads, and for TVM its RPC board, target and cross compiler.
+    A network quantized to at most 8 bits is timed as a static int8 model
+    (:func:`~codesign.quantization.onnx_int8.runs_as_int8`)."""
+    from ..quantization.onnx_int8 import int8_for_timing, runs_as_int8
     from ..workload.onnx_export import export_onnx
 
-    proto = export_onnx(arch)
+    proto = export_onnx(arch.as_float())
+    if runs_as_int8(arch.quant):
+        proto = int8_for_timing(proto)
     if how.runtime == "ort":
         from latency_predictors.ort_runtime import measure_ort
 

@@ -48,12 +48,12 @@ class RunTrials:
         return list(self.scoring.objectives)
 
     def metric_names(self) -> list[str]:
-        """The table's metric columns: every declared metric a trial has (all built-in ones for a
-        YAML run), the objectives' and constraints' first."""
+        """The table's metric columns: every declared metric a trial has, the objectives' and
+        constraints' first, then the built-in ones in their declared order."""
         seen = set(self.scoring.metrics)
         for r in self.records:
             seen.update(r.metrics or {})
-        builtin = metric_names() if self.config_run else []
+        builtin = [m for m in metric_names() if m in seen]
         ordered = list(dict.fromkeys([*self.scoring.metrics, *builtin]))
         return ordered + sorted(seen - set(ordered))
 
