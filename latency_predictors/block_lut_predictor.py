@@ -51,8 +51,11 @@ CORRECTION_FEATURES = ["log_unit_sum_ms", "log_weight_mib", "log_streamed_over_c
 
 def correction_features(arch: ArchConfig, unit_sum_ms: float, streamed_sum_ms: float) -> np.ndarray:
     """The network features of the correction, in :data:`CORRECTION_FEATURES` order (sums in ms)."""
+    from codesign.quantization.onnx_int8 import runs_as_int8
+
     layers = arch_workload(arch)
-    weight_mib = max(sum(l.weight_elems for l in layers) * 4 / 2**20, 1e-6)   # float32 weights
+    weight_bytes = 1 if runs_as_int8(arch.quant) else 4                       # int8 or float32 weights
+    weight_mib = max(sum(l.weight_elems for l in layers) * weight_bytes / 2**20, 1e-6)
     acts = max(sum(l.input_elems + l.output_elems for l in layers) / 1e6, 1e-6)
     macs = max(sum(l.macs for l in layers) / 1e6, 1e-6)
     cached, streamed = max(unit_sum_ms, 1e-6), max(streamed_sum_ms, 1e-6)

@@ -87,3 +87,19 @@ def test_calibration_data_of_the_wrong_shape_is_refused_naming_it(trained, tmp_p
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
     with pytest.raises(ValidationError, match="junk.onnx.*not an ONNX model"):
         quantize_onnx_int8(tmp_path / "junk.onnx", tmp_path / "q.onnx", np.zeros((2, 3, 32, 32), np.float32))
+
+
+def test_int8_latency_is_measured_from_the_cli_and_learned_as_int8_units(capsys):
+    from codesign.cli.main import main
+    from latency_predictors.block_units import network_units
+
+    arch = ArchSpace.resolve("ibn_32_compact").sample(np.random.default_rng(0))
+    assert main(["measure", arch.to_string(), "--precision", "int8", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "ort (int8): median" in out and '"median_ms"' in out
+    q = dataclasses.replace(arch, quant=QuantPolicy(8, 8))
+    units = network_units(q)
+    assert all(u.key.endswith("#int8") and u.int8 for u in units)
+    ops = {n.op_type for n in units[1].onnx().graph.node}
+    assert "QuantizeLinear" in ops
+    assert not any(u.key.endswith("#int8") for u in network_units(dataclasses.replace(arch, quant=QuantPolicy(16, 16))))
