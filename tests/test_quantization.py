@@ -34,11 +34,7 @@ def test_the_quantized_space_samples_policies_and_pairs_with_a_precision_space()
     assert any(c.metric == "precision_supported" and c.lo == 1 for c in cfg.constraints)
 
 
-def test_a_quantized_space_refuses_the_predictor_fidelity_and_a_bad_policy(tmp_path):
-    doc = SearchConfig.from_yaml("examples/precision.yaml").to_dict()
-    doc["accuracy"]["fidelity"] = "predictor"
-    with pytest.raises(ValidationError, match="accuracy.fidelity.*no quantized accuracies"):
-        SearchConfig.from_dict(doc)
+def test_a_bad_policy_in_a_space_is_refused_naming_it(tmp_path):
     bad = tmp_path / "space.yaml"
     bad.write_text("extends: ibn_32_compact\nquant: [float, w8a9]\n")
     with pytest.raises(ValidationError, match=r"quant\[1\]"):
@@ -103,3 +99,29 @@ def test_int8_latency_is_measured_from_the_cli_and_learned_as_int8_units(capsys)
     ops = {n.op_type for n in units[1].onnx().graph.node}
     assert "QuantizeLinear" in ops
     assert not any(u.key.endswith("#int8") for u in network_units(dataclasses.replace(arch, quant=QuantPolicy(16, 16))))
+
+
+def test_a_search_over_precision_scores_quantized_accuracy_and_marks_unsupported_pairs_infeasible(tmp_path):
+    from codesign.cli.main import main
+    from codesign.run_data import load_run
+    from codesign.yaml_io import dump_yaml
+
+    doc = SearchConfig.from_yaml("examples/precision.yaml").to_dict()
+    doc["accuracy"]["supernet"]["steps"] = 4
+    doc["accuracy"]["calib_images"] = 64
+    doc["budget"] = {"trials": 8}
+    doc["searcher"] = {"name": "random", "batch": 4}
+    (tmp_path / "p.yaml").write_text(dump_yaml(doc))
+    assert main(["search", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    run = load_run(tmp_path / "run")
+    rows = [r for r in run.rows if r.get("accuracy") is not None]
+    assert len(rows) == 8 and "accuracy_float" in run.metrics
+    for r in rows:
+        arch_bits = int(r["candidate"].split(":")[0].rsplit("_w", 1)[1].split("a")[0])
+        accel_bits = int(r["candidate"].split("_p")[1].split("_")[0])
+        assert r["precision_supported"] == int(arch_bits <= accel_bits)
+        assert r["accuracy_float"] is not None
+        if not r["precision_supported"]:
+            assert not r["feasible"]
+    assert any(not r["precision_supported"] for r in rows)
+    assert main(["report", str(tmp_path / "run")]) == 0

@@ -10,7 +10,8 @@ predictor's samples) inside the run directory, so a resumed run reuses them.
 A quantized network (``arch.quant``) is scored after post-training quantization of the trained or
 inherited weights, calibrated on ``accuracy.calib_images`` training images
 (:class:`codesign.quantization.QuantizedAccuracy`): ``accuracy`` is then the quantized accuracy and
-``accuracy_float`` the float one. The predictor has no quantized samples and refuses such networks.
+``accuracy_float`` the float one. The predictor learns from samples scored that way: the policy is
+one of its (one-hot) features.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
     import time
 
     from .supernet import Supernet
-    from .supernet_training import subnet_accuracy, train_supernet
+    from .supernet_training import train_supernet
 
     timings: dict[str, float] = {}
     fid = cfg.accuracy.fidelity
@@ -75,12 +76,10 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
             raise ValidationError(Problem(f"{cfg.source}:accuracy.samples_file",
                                           f"predictor samples file {cfg.accuracy.samples_file} not found"))
         t = time.perf_counter()
-        data = data or load_search_data(cfg, space)
-        net = load_supernet(ckpt, space)
+        score = SupernetAccuracy(cfg, space, run_dir)  # quantized networks scored after quantization
         rng = np.random.default_rng(cfg.seed + 7919)
         archs = [space.sample(rng) for _ in range(cfg.accuracy.predictor_samples)]
-        accs = [subnet_accuracy(net, a, data, calib_images=cfg.accuracy.calib_images)
-                for a in tqdm(archs, desc="predictor samples", disable=not progress)]
+        accs = [score(a)["accuracy"] for a in tqdm(archs, desc="predictor samples", disable=not progress)]
         write_json_atomic(samples_path(cfg, run_dir), {
             "format": SAMPLES_FORMAT, "space": space.name, "source": f"supernet {ckpt.name}, val split",
             "samples": [{"arch": a.to_string(), "accuracy": float(x)} for a, x in zip(archs, accs)]})
@@ -161,11 +160,8 @@ class PredictorAccuracy:
         self.predictor = AccuracyPredictor(space).fit(archs, accs, seed=0)
 
     def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> dict[str, float]:
-        """The predictor's accuracy for ``arch`` (learned from supernet scores: ``hp`` and ``epochs``
-        do not change it)."""
-        if arch.quant is not None:
-            raise ValidationError(Problem("accuracy.fidelity", f"the predictor has no quantized accuracies "
-                                                               f"({arch.quant.key}); use fidelity supernet or proxy"))
+        """The predictor's accuracy for ``arch`` (learned from supernet scores, quantized ones for a
+        quantized network: ``hp`` and ``epochs`` do not change it)."""
         return {"accuracy": float(self.predictor.predict([arch])[0])}
 
 

@@ -208,9 +208,8 @@ def _space(chk: Checker, s: Any, v: dict) -> None:
 
 
 def _check_quant_use(chk: Checker, v: dict) -> None:
-    """A network space with quantized options needs a fidelity that can quantize (not the predictor),
-    and gets the constraint ``precision_supported >= 1``: a network whose policy is wider than the
-    accelerator's datapath is infeasible."""
+    """A network space with quantized options gets the constraint ``precision_supported >= 1``: a
+    network whose policy is wider than the accelerator's datapath is infeasible."""
     if v.get("space_name"):
         return
     from ..spaces.arch_space import FLOAT, ArchSpace
@@ -221,9 +220,6 @@ def _check_quant_use(chk: Checker, v: dict) -> None:
         return  # reported when the run resolves its spaces, with the file and field
     if all(q == FLOAT for q in space.quant):
         return
-    if v.get("accuracy") is not None and v["accuracy"].fidelity == "predictor":
-        chk.fail("accuracy.fidelity", f"space {space.name} has quantized networks ({', '.join(space.quant)}); the "
-                                      "predictor has no quantized accuracies: use fidelity supernet or proxy")
     cons = v.get("constraints")
     if cons is not None and not any(c.metric == "precision_supported" for c in cons):
         v["constraints"] = (*cons, Constraint("precision_supported", lo=1.0))
