@@ -49,6 +49,7 @@ class SupernetTrainConfig:
     augment: bool = True
     seed: int = 0
     threads: int | None = None  # torch threads while training; None: the cores this process may use
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (see codesign.accuracy.devices)
 
     @classmethod
     def from_dict(cls, data, source: str = "") -> SupernetTrainConfig:
@@ -86,6 +87,13 @@ class SupernetTrainResult:
 
 def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = SupernetTrainConfig(),
                    progress: bool = False) -> SupernetTrainResult:
+    """Train ``net`` with the sandwich rule on ``cfg.device`` (mixed precision on CUDA); its weights
+    end on the CPU."""
+    from .devices import MixedPrecision, resolve_device
+
+    device = resolve_device(cfg.device, "supernet.device")
+    amp = MixedPrecision(device)
+    net.to(device)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     tcfg = cfg.as_train_config()
@@ -100,11 +108,14 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
         net.train()
         warmup = int(cfg.warmup_fraction * cfg.steps)
         for _, _, x, y in batches(data.train, tcfg, gen, cfg.steps):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             if result.steps < warmup:
                 net.active = largest
-                F.cross_entropy(net(x), y, label_smoothing=cfg.label_smoothing).backward()
-                opt.step()
+                with amp.autocast():
+                    loss = F.cross_entropy(net(x), y, label_smoothing=cfg.label_smoothing)
+                amp.backward(loss)
+                amp.step(opt)
                 sched.step()
                 result.steps += 1
                 result.images_seen += len(y)
@@ -112,20 +123,23 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
                 bar.update(1)
                 continue
             net.active = net.space.decode(net.space.extreme_values(largest=True, rng=rng))
-            logits = net(x)
-            F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing).backward()
-            soft = F.softmax(logits.detach(), dim=1)
+            with amp.autocast():
+                logits = net(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            amp.backward(loss)
+            soft = F.softmax(logits.detach().float(), dim=1)
             smallest = net.space.decode(net.space.extreme_values(largest=False, rng=rng))
             randoms = [sample_training_subnet(net.space, rng, cfg.fused_probability) for _ in range(cfg.random_subnets)]
             for arch in [smallest] + randoms:
                 net.active = arch
-                out = net(x)
-                if cfg.distill:
-                    loss = F.kl_div(F.log_softmax(out, dim=1), soft, reduction="batchmean")
-                else:
-                    loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
-                loss.backward()
-            opt.step()
+                with amp.autocast():
+                    out = net(x)
+                    if cfg.distill:
+                        loss = F.kl_div(F.log_softmax(out.float(), dim=1), soft, reduction="batchmean")
+                    else:
+                        loss = F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+                amp.backward(loss)
+            amp.step(opt)
             sched.step()
             result.steps += 1
             result.images_seen += len(y) * (2 + cfg.random_subnets)
@@ -133,6 +147,7 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
             bar.update(1)
     bar.close()
     result.seconds = time.perf_counter() - start
+    net.cpu()
     net.set_active_subnet(largest)
     return result
 

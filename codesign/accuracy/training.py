@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from ..arch import ArchConfig
 from ..checks import Checker
 from .datasets import DataSet, Split, augment
+from .devices import MixedPrecision, check_device, model_device, resolve_device
 from ..workload.model_builder import build_model
 
 #: called after every epoch with (epoch, validation accuracy); return False to stop (successive halving)
@@ -61,6 +62,7 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     threads: int | None = None  # torch threads while training; None: the cores this process may use
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (see codesign.accuracy.devices)
 
     @classmethod
     def from_dict(cls, data, source: str = "") -> TrainConfig:
@@ -85,6 +87,8 @@ class TrainConfig:
             vals["seed"] = chk.integer(m["seed"], "seed", 0, 2**31 - 1)
         if m.get("threads") is not None:
             vals["threads"] = chk.integer(m["threads"], "threads", 1, 1024)
+        if "device" in m:
+            vals["device"] = check_device(chk, m["device"], "device")
         chk.raise_if_any("invalid training configuration")
         return cls(**vals)
 
@@ -100,15 +104,18 @@ class TrainResult:
     steps: int
     stopped_early: bool = False
     history: list[tuple[int, float]] = field(default_factory=list)
+    device: str = "cpu float32"  # where and in which precision it trained
 
 
 @torch.no_grad()
 def accuracy(model: nn.Module, split: Split, batch_size: int = 512) -> float:
-    """Top-1 accuracy (fraction) of ``model`` in eval mode."""
+    """Top-1 accuracy (fraction) of ``model`` in eval mode (on the device its weights are on)."""
     model.eval()
+    device = model_device(model)
     correct = 0
     for i in range(0, len(split), batch_size):
-        correct += int((model(split.x[i:i + batch_size]).argmax(1) == split.y[i:i + batch_size]).sum())
+        x = split.x[i:i + batch_size].to(device, non_blocking=True)
+        correct += int((model(x).argmax(1).cpu() == split.y[i:i + batch_size]).sum())
     return correct / max(len(split), 1)
 
 
@@ -142,9 +149,13 @@ def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int):
 
 def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = TrainConfig(),
           on_epoch: EpochHook | None = None, progress: bool = False) -> tuple[nn.Module, TrainResult]:
-    """Train ``model`` (or a fresh network of an ``ArchConfig``, initialised from ``cfg.seed``)."""
+    """Train ``model`` (or a fresh network of an ``ArchConfig``, initialised from ``cfg.seed``) on
+    ``cfg.device``; the trained model is returned on the CPU."""
     if isinstance(model, ArchConfig):
         model = build_model(model, seed=cfg.seed)
+    device = resolve_device(cfg.device, "train.device")
+    amp = MixedPrecision(device)
+    model.to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     steps = total_steps(cfg, len(data.train))
     opt = make_optimizer(model.parameters(), cfg)
@@ -156,10 +167,12 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
         torch.manual_seed(cfg.seed)
         for epoch, end_of_epoch, x, y in batches(data.train, cfg, gen, steps):
             model.train()
-            loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with amp.autocast():
+                loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            amp.backward(loss)
+            amp.step(opt)
             sched.step()
             result.steps += 1
             result.images_seen += len(y)
@@ -174,4 +187,5 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
     bar.close()
     result.val_accuracy = result.history[-1][1] if result.history else accuracy(model, data.val)
     result.seconds = time.perf_counter() - start
-    return model, result
+    result.device = amp.name
+    return model.cpu(), result

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, help="override the trial budget")
     p.add_argument("--threads", type=int, help="torch threads for proxy and supernet training (a new run only; "
                                                "default: accuracy.*.threads, else the cores this process may use)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N for proxy and supernet training (a new run only; "
+                                    "default: accuracy.*.device, auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the run summary as one JSON line")
     p.add_argument("--check", action="store_true",
@@ -63,6 +65,16 @@ def search(args: argparse.Namespace) -> int:
         a = cfg.accuracy
         cfg = replace(cfg, accuracy=replace(a, train=replace(a.train, threads=args.threads),
                                             supernet=replace(a.supernet, threads=args.threads)))
+    if args.device is not None:
+        from .train_cmd import device_arg
+
+        if cfg is None:
+            raise ValidationError(Problem("--device", "applies to a new run (give CONFIG); a resumed run keeps "
+                                                      "the device it started with"))
+        a = cfg.accuracy
+        device = device_arg(args.device)
+        cfg = replace(cfg, accuracy=replace(a, train=replace(a.train, device=device),
+                                            supernet=replace(a.supernet, device=device)))
     if args.check:
         if cfg is None:
             raise ValidationError(Problem("--check", "give the search configuration to check"))

@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, help="torch threads (default: the cores this process may use)")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto: CUDA when present)")
     t.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     t.set_defaults(func=train_standalone)
 
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("config", metavar="CONFIG")
     st.add_argument("--out", default="supernet.pt", help="checkpoint path (default supernet.pt)")
     st.add_argument("--threads", type=int, help="torch threads (overrides train.threads; default: available cores)")
+    st.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides train.device; default auto)")
     st.set_defaults(func=train_supernet_cmd)
     se = ssub.add_parser("eval", help="accuracy of one subnet after batch-norm recalibration")
     se.add_argument("checkpoint")
@@ -44,6 +46,18 @@ def _threads(value: int | None) -> int | None:
     if value is not None and not 1 <= value <= 1024:
         raise ValidationError(Problem("--threads", f"must be between 1 and 1024, got {value}"))
     return value
+
+
+def device_arg(value: str | None) -> str | None:
+    """``--device`` checked as a configuration's ``device`` field is."""
+    if value is None:
+        return None
+    from ..accuracy.devices import check_device
+
+    chk = Checker("command line")
+    out = check_device(chk, value, "--device")
+    chk.raise_if_any("invalid --device")
+    return out
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -63,11 +77,12 @@ def train_standalone(args: argparse.Namespace) -> int:
 
     arch = ArchConfig.from_string(args.arch)
     data = _load_data(args, arch.resolution, arch.in_channels)
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, threads=_threads(args.threads))
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, threads=_threads(args.threads),
+                      device=device_arg(args.device))
     model, res = train(arch, data, cfg, progress=True)
     test = accuracy(model, data.test)
     print(f"val accuracy {res.val_accuracy:.4f}, test accuracy {test:.4f}, {res.seconds:.1f} s, "
-          f"{res.images_seen:,} images")
+          f"{res.images_seen:,} images ({res.device})")
     if args.json:
         print(json.dumps({"val_accuracy": res.val_accuracy, "test_accuracy": test, "seconds": res.seconds,
                           "images_seen": res.images_seen, "history": res.history}))
@@ -87,6 +102,8 @@ def train_supernet_cmd(args: argparse.Namespace) -> int:
     cfg = SupernetTrainConfig.from_dict(m.get("train", {}), source=f"{args.config}:train")
     if args.threads is not None:
         cfg = replace(cfg, threads=_threads(args.threads))
+    if args.device is not None:
+        cfg = replace(cfg, device=device_arg(args.device))
     data = load_dataset(m.get("data", "digits"), resolution=space.resolution, channels=space.in_channels,
                         seed=int(m.get("data_seed", 0)), path=m.get("data_path"))
     net = Supernet(space, seed=cfg.seed)

@@ -1,0 +1,81 @@
+"""Where training runs: ``device: auto | cpu | cuda | cuda:N`` (``auto``: the first CUDA device when
+torch sees one, else the CPU).
+
+On CUDA, training runs under ``torch.autocast`` mixed precision — bfloat16 where the device supports
+it, else float16 with a gradient scaler — and trained weights come back to the CPU, so batch-norm
+recalibration, subnet extraction, quantization and export work the same whatever trained them. On the
+CPU nothing changes: no autocast, the same operations in the same order, the same results.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import torch
+
+from ..checks import Checker
+from ..errors import Problem, ValidationError
+
+DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def check_device(chk: Checker, value: Any, path: str) -> str | None:
+    """A device name of the form above, usable on this machine (``cuda`` needs a CUDA device torch sees)."""
+    if not isinstance(value, str) or not DEVICE_RE.match(value):
+        chk.fail(path, f"expected auto, cpu, cuda or cuda:<index>, got {value!r}")
+        return None
+    try:
+        resolve_device(value, path)
+    except ValidationError as exc:
+        chk.fail(path, exc.problems[0].message)
+        return None
+    return value
+
+
+def resolve_device(name: str, where: str = "device") -> torch.device:
+    """The torch device ``name`` means here; CUDA where none is present is a ``ValidationError`` at ``where``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValidationError(Problem(where, f"`{name}` asked, but torch sees no CUDA device on this machine "
+                                             "(use auto or cpu)"))
+    index = int(name.split(":")[1]) if ":" in name else 0
+    if index >= torch.cuda.device_count():
+        raise ValidationError(Problem(where, f"`{name}` asked, but torch sees {torch.cuda.device_count()} CUDA "
+                                             f"device(s)"))
+    return torch.device("cuda", index)
+
+
+class MixedPrecision:
+    """Autocast and, for float16, a gradient scaler on CUDA; plain float32 steps on the CPU."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.enabled = device.type == "cuda"
+        self.dtype = (torch.bfloat16 if self.enabled and torch.cuda.is_bf16_supported() else torch.float16)
+        self.scaler = torch.amp.GradScaler("cuda") if self.enabled and self.dtype == torch.float16 else None
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=self.dtype) if self.enabled else contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def step(self, opt: torch.optim.Optimizer) -> None:
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+    @property
+    def name(self) -> str:
+        return f"cuda autocast {str(self.dtype).replace('torch.', '')}" if self.enabled else "cpu float32"
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
