@@ -18,6 +18,8 @@ larger budget.
 """
 from __future__ import annotations
 
+import contextlib
+
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -133,6 +135,7 @@ class Study:
         ``wall_time_s`` seconds of search (over every call) have passed; returns the settled trials
         in searcher order."""
         store = self.store
+        store.claim_driver()  # before touching trials: a live second driver is refused here
         self._budget = trials
         store.set_info("budget_trials", trials)
         done = settled_by_index(store.mark_interrupted(store.trials()))
@@ -152,7 +155,9 @@ class Study:
         finally:
             bar.close()
             exe.close()
-            store.set_info("elapsed_s", elapsed_before + time.perf_counter() - start)
+            with contextlib.suppress(CodesignError):  # a lost store connection is already being reported
+                store.set_info("elapsed_s", elapsed_before + time.perf_counter() - start)
+                store.release_driver()
         return self.records
 
     def _run_phase(self, searcher, space, phase: str, index: int, end: int, done: dict[int, TrialRecord],
