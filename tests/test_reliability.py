@@ -42,3 +42,45 @@ def test_trials_that_raise_hang_or_exhaust_memory_fail_alone_and_show_in_the_rep
     page = (run / "report.html").read_text(encoding="utf-8")
     for reason in ("injected fault", "timed out", "out of memory"):
         assert reason in page
+
+
+@pytest.mark.parametrize("kind", ["pool", pytest.param("ray", marks=pytest.mark.slow)])
+def test_a_killed_worker_fails_only_its_own_trial_which_runs_again(tmp_path, monkeypatch, kind):
+    if kind == "ray":
+        pytest.importorskip("ray")
+    monkeypatch.setenv("CODESIGN_FAULT", "die_once:3,die:7")
+    monkeypatch.setenv("CODESIGN_FAULT_STATE", str(tmp_path))
+    config = write_faulty_config(tmp_path / "dying.yaml", timeout_s=120)
+    if kind == "ray":
+        config.write_text(config.read_text().replace("{kind: pool, workers: 2, timeout_s: 120, memory_mb: 3072}",
+                                                     "{kind: ray, workers: 2, timeout_s: 120}"))
+    run = tmp_path / "run"
+    assert main(["search", str(config), "--out", str(run), "--no-progress"]) == 0
+    rows = json.loads((run / "trials.json").read_text())
+    assert len(rows) == 12 and sorted(r["index"] for r in rows) == list(range(12))
+    died_once = list(tmp_path.glob("died-*"))
+    failed = [r for r in rows if r["state"] == "FAIL"]
+    assert died_once                                           # some workers were killed under a trial …
+    assert all("died" in r["error"] and "2 times" in r["error"] for r in failed)  # … only `die` ones fail, twice
+    assert sum(r["state"] == "COMPLETE" for r in rows) == 12 - len(failed) >= 6
+
+
+def test_ray_resources_and_address_are_checked_before_any_trial(tmp_path):
+    pytest.importorskip("ray")
+    from codesign.errors import ValidationError
+    from codesign.search.config import SearchConfig
+    from codesign.search.executors import ExecutorConfig, make_executor
+
+    config = write_faulty_config(tmp_path / "r.yaml")
+    doc = SearchConfig.from_yaml(config).to_dict()
+    doc["executor"] = {"kind": "pool", "resources_per_trial": {"cpu": 1, "gpu": 0.5}}
+    with pytest.raises(ValidationError, match="executor.resources_per_trial.*applies to executor kind ray"):
+        SearchConfig.from_dict(doc)
+    doc["executor"] = {"kind": "ray", "workers": 2, "resources_per_trial": {"cpu": 1, "gpu": 0.5}}
+    cfg = SearchConfig.from_dict(doc)
+    assert dict(cfg.executor.resources_per_trial) == {"cpu": 1.0, "gpu": 0.5}
+    assert SearchConfig.from_dict(cfg.to_dict()).executor == cfg.executor
+    with pytest.raises(ValidationError, match="no Ray cluster answers at 127.0.0.1:1"):
+        make_executor(ExecutorConfig(kind="ray", address="127.0.0.1:1"))
+    with pytest.raises(ValidationError, match="no node of the Ray cluster has cpu 1 and gpu 0.5"):
+        make_executor(cfg.executor)

@@ -187,7 +187,9 @@ class SearchConfig:
             "reward": self.reward.to_dict(),
             "searcher": {"name": self.searcher, "batch": self.batch, **self.searcher_options},
             "budget": {"trials": self.trials, "wall_time_s": self.wall_time_s},
-            "executor": asdict(self.executor),
+            "executor": {**asdict(self.executor), "resources_per_trial": (dict(self.executor.resources_per_trial)
+                                                                           if self.executor.resources_per_trial
+                                                                           else None)},
             "storage": self.storage,
         }
 
@@ -416,7 +418,8 @@ def _budget(chk: Checker, b: Any, v: dict) -> None:
 def _executor(chk: Checker, e: Any) -> ExecutorConfig | None:
     if isinstance(e, str):
         e = {"kind": e}
-    e = chk.mapping(e, "executor", optional=("kind", "workers", "address", "timeout_s", "memory_mb"))
+    e = chk.mapping(e, "executor", optional=("kind", "workers", "address", "timeout_s", "memory_mb",
+                                            "resources_per_trial"))
     if e is None:
         return None
     out: dict[str, Any] = {}
@@ -430,5 +433,11 @@ def _executor(chk: Checker, e: Any) -> ExecutorConfig | None:
         out["timeout_s"] = chk.number(e["timeout_s"], "executor.timeout_s", 0.0, 1e7, lo_open=True)
     if e.get("memory_mb") is not None:
         out["memory_mb"] = chk.integer(e["memory_mb"], "executor.memory_mb", 64, 10_000_000)
+    if e.get("resources_per_trial") is not None:
+        r = chk.mapping(e["resources_per_trial"], "executor.resources_per_trial", optional=("cpu", "gpu")) or {}
+        res = {k: chk.number(r[k], f"executor.resources_per_trial.{k}", 0.0, 1024.0) for k in ("cpu", "gpu") if k in r}
+        if res and e.get("kind") != "ray":
+            chk.fail("executor.resources_per_trial", "applies to executor kind ray")
+        out["resources_per_trial"] = tuple(sorted(res.items()))
     return ExecutorConfig(**out)
 

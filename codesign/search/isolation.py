@@ -6,25 +6,34 @@ the evaluator's detail record)."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 import zlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import CodesignError
 from ..protocols import Evaluation
 
 
-def failed(reason: str) -> dict[str, Any]:
-    return {"flat": None, "metrics": None, "timings_s": {}, "error": reason}
+def failed(reason: str, worker_died: bool = False) -> dict[str, Any]:
+    """A failed trial's result; ``worker_died``: the process running it died (the executor runs it
+    once more before recording the failure)."""
+    out = {"flat": None, "metrics": None, "timings_s": {}, "error": reason}
+    if worker_died:
+        out["worker_died"] = True
+    return out
 
 
 def injected_fault(candidate: str) -> None:
     """Testing hook: ``CODESIGN_FAULT=KIND:N[,KIND:N…]`` makes every candidate whose CRC-32 is divisible
-    by N raise (``raise``), hang (``hang``), exhaust memory (``oom``) or take 0.1 s longer (``delay``, to
-    give kill tests a search slow enough to interrupt), to exercise trial isolation and resume; with
-    several entries the first that matches applies."""
+    by N raise (``raise``), hang (``hang``), exhaust memory (``oom``), kill its own worker process with
+    SIGKILL (``die``; ``die_once``: only the first time, remembered as a file in the directory
+    ``CODESIGN_FAULT_STATE``) or take 0.1 s longer (``delay``, to give kill tests a search slow enough
+    to interrupt), to exercise trial isolation and resume; with several entries the first that
+    matches applies."""
     spec = os.environ.get("CODESIGN_FAULT")
     if not spec:
         return
@@ -41,10 +50,20 @@ def injected_fault(candidate: str) -> None:
         time.sleep(3600)
     if kind == "delay":
         time.sleep(0.1)
+    if kind == "die" or (kind == "die_once" and _first_time(candidate)):
+        os.kill(os.getpid(), signal.SIGKILL)
     if kind == "oom":
         hog = []
         while True:
             hog.append(bytearray(256 * 1024 * 1024))
+
+
+def _first_time(candidate: str) -> bool:
+    marker = Path(os.environ.get("CODESIGN_FAULT_STATE", ".")) / f"died-{zlib.crc32(candidate.encode()):08x}"
+    if marker.exists():
+        return False
+    marker.touch()
+    return True
 
 
 def run_evaluator(evaluator: Any, candidate: Any, key: str) -> dict[str, Any]:
