@@ -4,7 +4,7 @@ and a joint search over precision against the same search with precision fixed a
     python benchmarks/quantization.py [--quick]
 
 **Networks.** ``NETWORKS`` (20) networks drawn (seed 0) from the search's default network space
-``ibn_32_compact``, each trained stand-alone for ``EPOCHS`` (3) epochs on ``digits_distorted`` (two
+``ibn_32_compact``, each trained stand-alone for ``EPOCHS`` (2) epochs on ``digits_distorted`` (two
 processes, one core each). For each: float test accuracy (onnxruntime on the float ONNX file), int8
 test accuracy of the static QDQ model an export writes (per-channel int8 weights, per-tensor uint8
 activations, MinMax ranges from 256 training images), the torch simulation of the same scheme the
@@ -15,7 +15,7 @@ training has finished (``int8_speedup_ort``: median of float / int8 latency). Ac
 points (float − int8, ×100): median and max.
 
 **Precision search.** The quickstart setup (supernet fidelity on digits, analytical costs, 10 mm² area
-budget, evolution) on ``ibn_32_compact_quant`` × ``nahas_like_precision`` (network policy w4a4 /
+budget, evolution; ``SUPERNET_STEPS`` (300) supernet steps, ``SEARCH_TRIALS`` (120) trials a search) on ``ibn_32_compact_quant`` × ``nahas_like_precision`` (network policy w4a4 /
 w8a8 / w16a16 × datapath 4 / 8 / 16 bits; a network wider than the datapath is infeasible), against
 the same search restricted to w8a8 × 8-bit (same supernet checkpoint, same seed, same trials).
 Hypervolumes of accuracy (quantized) × latency × energy, both against the searched run's reference
@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_io import publish  # noqa: E402
 
-NETWORKS, EPOCHS, DATA = 20, 3, "digits_distorted"
-SEARCH_TRIALS, SUPERNET_STEPS = 160, 600
+NETWORKS, EPOCHS, DATA = 20, 2, "digits_distorted"
+SEARCH_TRIALS, SUPERNET_STEPS = 120, 300
 ROOT = Path(__file__).resolve().parent.parent
 
 
