@@ -2,7 +2,7 @@
 
 Shared by ``tests/test_reliability.py`` and ``benchmarks/reliability.py``. The search is a real CLI
 process (``python -m codesign.cli.main search …``) killed by its own PID; the checks read the run's
-SQLite store the way the next ``--resume`` does.
+store (its SQLite file, or the database its configuration names) the way the next ``--resume`` does.
 """
 from __future__ import annotations
 
@@ -54,8 +54,28 @@ executor: {{kind: pool, workers: 2, timeout_s: {timeout_s}, memory_mb: 3072}}
     return path
 
 
+def _shared_store(run_dir: Path):
+    """The store of a run whose configuration names a database (``storage:``), else ``None``."""
+    from codesign.search.loop import load_run_config
+    from codesign.search.store import TrialStore
+
+    if not (run_dir / "config.yaml").is_file():
+        return None
+    cfg = load_run_config(run_dir)
+    if not cfg.storage:
+        return None
+    try:
+        return cfg, TrialStore(cfg.storage, cfg.name, create=False)
+    except Exception:  # noqa: BLE001 - the study does not exist yet
+        return cfg, None
+
+
 def settled_count(run_dir: Path) -> int:
     """Finished trials in the store (read-only; 0 while the store does not exist yet)."""
+    shared = _shared_store(run_dir)
+    if shared is not None:
+        store = shared[1]
+        return 0 if store is None else sum(t.state in ("COMPLETE", "FAIL") for t in store.trials())
     db = run_dir / "study.db"
     if not db.is_file():
         return 0
@@ -71,10 +91,16 @@ def finished_trials(run_dir: Path) -> dict[int, tuple[str, tuple]]:
     from codesign.search.loop import load_run_config
     from codesign.search.store import TrialStore
 
-    if not (run_dir / "study.db").is_file():
+    shared = _shared_store(run_dir)
+    if shared is not None:
+        cfg, store = shared
+        if store is None:
+            return {}
+    elif not (run_dir / "study.db").is_file():
         return {}
-    cfg = load_run_config(run_dir)
-    store = TrialStore(TrialStore.default_url(run_dir), cfg.name, create=False)
+    else:
+        cfg = load_run_config(run_dir)
+        store = TrialStore(TrialStore.default_url(run_dir), cfg.name, create=False)
     return {i: (t.candidate, tuple(t.metrics[o.metric] for o in cfg.objectives) if t.metrics else ())
             for i, t in store.finished_by_index().items()}
 

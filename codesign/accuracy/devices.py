@@ -33,6 +33,16 @@ def check_device(chk: Checker, value: Any, path: str) -> str | None:
     return value
 
 
+def device_option(value: str | None, where: str = "--device") -> str | None:
+    """A command-line ``--device`` checked as a configuration's ``device`` field is (``None`` stays)."""
+    if value is None:
+        return None
+    chk = Checker("command line")
+    out = check_device(chk, value, where)
+    chk.raise_if_any(f"invalid {where}")
+    return out
+
+
 def resolve_device(name: str, where: str = "device") -> torch.device:
     """The torch device ``name`` means here; CUDA where none is present is a ``ValidationError`` at ``where``."""
     if name == "auto":

@@ -66,13 +66,13 @@ def search(args: argparse.Namespace) -> int:
         cfg = replace(cfg, accuracy=replace(a, train=replace(a.train, threads=args.threads),
                                             supernet=replace(a.supernet, threads=args.threads)))
     if args.device is not None:
-        from .train_cmd import device_arg
+        from ..accuracy.devices import device_option  # loads torch
 
         if cfg is None:
             raise ValidationError(Problem("--device", "applies to a new run (give CONFIG); a resumed run keeps "
                                                       "the device it started with"))
         a = cfg.accuracy
-        device = device_arg(args.device)
+        device = device_option(args.device)
         cfg = replace(cfg, accuracy=replace(a, train=replace(a.train, device=device),
                                             supernet=replace(a.supernet, device=device)))
     if args.check:

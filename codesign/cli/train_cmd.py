@@ -49,15 +49,9 @@ def _threads(value: int | None) -> int | None:
 
 
 def device_arg(value: str | None) -> str | None:
-    """``--device`` checked as a configuration's ``device`` field is."""
-    if value is None:
-        return None
-    from ..accuracy.devices import check_device
+    from ..accuracy.devices import device_option  # loads torch
 
-    chk = Checker("command line")
-    out = check_device(chk, value, "--device")
-    chk.raise_if_any("invalid --device")
-    return out
+    return device_option(value)
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:

@@ -144,6 +144,18 @@ def _onnx_files(staging: Path, model: torch.nn.Module, images: torch.Tensor, thr
     return checks, {"onnxruntime": {**ort_m.to_dict(), "threads": threads, "where": "export host"}}
 
 
+def _int8_part(staging: Path, cfg, space, threads: int, winfo: dict, tvm: bool, measured: dict,
+               lap) -> tuple[dict, float]:
+    """``model_int8.onnx`` and its checks (:func:`~codesign.export.int8.int8_files`), and when it
+    ended; its onnxruntime latency joins ``measured``."""
+    t = time.perf_counter()
+    int8 = int8_files(staging, load_search_data(cfg, space), cfg.accuracy.calib_images, threads,
+                      winfo["test_accuracy"], tvm=tvm)
+    if int8.get("onnxruntime"):
+        measured["onnxruntime int8"] = int8["onnxruntime"]
+    return int8, lap("int8_s", t)
+
+
 def _zigzag_metrics(workload, accel) -> list[dict[str, Any]]:
     rep = evaluate_zigzag(workload, accel)
     how = {"source": "export (zigzag)", "fidelity": "zigzag-dse per conv/fc layer + analytical rest"}
@@ -194,13 +206,7 @@ def export_trial(run_dir: str | Path, pick: str = "knee", out: str | Path | None
         save_weights(model, files.inside(staging, "weights.pt"))
         t = lap("weights_s", t)
         checks, measured = _onnx_files(staging, model, images, threads, lap)
-        t = time.perf_counter()
-        int8 = int8_files(staging, load_search_data(cfg, space), cfg.accuracy.calib_images, threads,
-                          winfo["test_accuracy"], tvm=target is None)
-        if int8.get("onnxruntime"):
-            measured["onnxruntime int8"] = int8["onnxruntime"]
-        t = lap("int8_s", t)
-        t = time.perf_counter()
+        int8, t = _int8_part(staging, cfg, space, threads, winfo, target is None, measured, lap)
         tvm_info = _tvm_library(staging, run_dir, threads, tune, model, target, cc, batch_sizes)
         if not tvm_info.get("cross_compiled"):
             checks["tvm_vs_onnxruntime_max_abs_diff_fresh_process"] = tvm_info["max_abs_diff"]

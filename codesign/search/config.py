@@ -17,6 +17,7 @@ from .executors import EXECUTORS, ExecutorConfig
 from .objectives import Constraint, Objective, objective
 from ..metric_registry import METRICS, metric as metric_spec, metric_names
 from ..spaces.registry import SPACES
+from ..spaces.arch_space import FLOAT, ArchSpace
 from ..spaces.hp_space import HpSpace
 from searchers.base import SEARCHERS, multi_fidelity, searcher_class, searcher_names, trains_supernet
 from accel_models.registry import BACKENDS
@@ -214,8 +215,6 @@ def _check_quant_use(chk: Checker, v: dict) -> None:
     network whose policy is wider than the accelerator's datapath is infeasible."""
     if v.get("space_name"):
         return
-    from ..spaces.arch_space import FLOAT, ArchSpace
-
     try:
         space = ArchSpace.resolve(v.get("arch_space", SearchConfig.arch_space))
     except CodesignError:

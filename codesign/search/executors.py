@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import Problem, ValidationError
 from .isolation import failed, run_evaluator
 
 
@@ -257,8 +258,6 @@ class RayExecutor(_BoundedExecutor):
     def __init__(self, cfg: ExecutorConfig):
         import ray
 
-        from ..errors import Problem, ValidationError
-
         super().__init__(cfg)
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         self.started = False
@@ -325,8 +324,6 @@ def _check_answers(address: str, timeout_s: float = 5.0) -> None:
     ``timeout_s``; Ray itself retries a dead address for minutes."""
     import re
     import socket
-
-    from ..errors import Problem, ValidationError
 
     m = re.match(r"^(?:ray://)?\[?([^\]]+?)\]?:(\d+)$", address)
     if not m:
