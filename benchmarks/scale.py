@@ -26,7 +26,7 @@ ends with the trials of the same search run without kills.
 **Devices** (``train_step_ms``): one proxy-training step of the default space's largest network at
 batch 256, CPU, and CUDA when torch sees one (null otherwise).
 
-``--quick``: fewer trials and kills (2 per store), the same keys.
+``--quick``: fewer trials (proxy: 2 of 10 steps), one kill per store, the same keys.
 """
 from __future__ import annotations
 
@@ -74,13 +74,13 @@ def cheap_throughput(kind: str, workers: int, trials: int) -> float:
         return trials / (time.perf_counter() - t)
 
 
-def proxy_throughput(kind: str, workers: int, trials: int) -> float:
+def proxy_throughput(kind: str, workers: int, trials: int, steps: int) -> float:
     from codesign.search.config import SearchConfig
     from codesign.search.loop import run_search
 
     doc = SearchConfig.from_yaml(ROOT / "examples" / "quickstart.yaml").to_dict()
     doc.update({"measure": {"runtime": "none"}, "budget": {"trials": trials},
-                "accuracy": {"fidelity": "proxy", "train": {"steps": PROXY_STEPS, "batch_size": 64, "threads": 1}},
+                "accuracy": {"fidelity": "proxy", "train": {"steps": steps, "batch_size": 64, "threads": 1}},
                 "searcher": {"name": "random", "batch": 2 * workers},
                 "executor": {"kind": kind, "workers": workers, "timeout_s": 600}})
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +131,7 @@ def driver_kills(kills: int, storage: str | None, tag: str) -> dict:
                 "problems": rep.problems[:3]}
 
 
-def train_step_ms() -> dict:
+def train_step_ms(cpu_steps: int) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -153,7 +153,7 @@ def train_step_ms() -> dict:
         x = torch.randn(256, 3, 32, 32, device=dev)
         y = torch.randint(0, 10, (256,), device=dev)
         times = []
-        for _ in range(6 if dev == "cpu" else 30):
+        for _ in range(cpu_steps if dev == "cpu" else 30):
             if dev == "cuda":
                 torch.cuda.synchronize()
             t = time.perf_counter()
@@ -176,11 +176,11 @@ def main() -> None:
     from postgres_server import PASSWORD, PostgresServer
 
     t0 = time.perf_counter()
-    cheap_n, proxy_n, kills, wk = (24, 4, 2, 16) if args.quick else (CHEAP_TRIALS, PROXY_TRIALS, KILLS, WORKER_KILL_TRIALS)
+    cheap_n, proxy_n, kills, wk = (16, 2, 1, 12) if args.quick else (CHEAP_TRIALS, PROXY_TRIALS, KILLS, WORKER_KILL_TRIALS)
     tps: dict = {"cheap": {}, "proxy": {}}
     for kind in ("pool", "ray"):
         tps["cheap"][kind] = {w: cheap_throughput(kind, w, cheap_n) for w in (1, 2)}
-        tps["proxy"][kind] = {w: proxy_throughput(kind, w, proxy_n) for w in (1, 2)}
+        tps["proxy"][kind] = {w: proxy_throughput(kind, w, proxy_n, 10 if args.quick else PROXY_STEPS) for w in (1, 2)}
         print(f"{kind}: cheap {tps['cheap'][kind]}, proxy {tps['proxy'][kind]}", flush=True)
     eff = {ev: {k: v[2] / (2 * v[1]) for k, v in per.items()} for ev, per in tps.items()}
     server, pg_url, why = PostgresServer(), None, None
@@ -209,7 +209,7 @@ def main() -> None:
         "resume_equals_uninterrupted": all(v["equal"] for v in drivers.values()),
         "driver_kill_detail": drivers,
         "postgresql": "started on loopback" if pg_url else f"skipped: {why}",
-        "train_step_ms": train_step_ms(),
+        "train_step_ms": train_step_ms(3 if args.quick else 6),
         "seconds": round(time.perf_counter() - t0),
     }
     publish("scale" + ("_quick" if args.quick else ""), results,
