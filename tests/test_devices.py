@@ -51,3 +51,17 @@ def test_training_on_cuda_returns_cpu_weights_that_export():
     model, res = train(arch, data, TrainConfig(steps=20, device="cuda"))
     assert res.device.startswith("cuda autocast") and next(model.parameters()).device.type == "cpu"
     export_onnx(model)
+
+
+def test_a_ray_run_trains_its_supernet_as_one_ray_task(tmp_path):
+    pytest.importorskip("ray")
+    from codesign.search.loop import run_search
+
+    doc = SearchConfig.from_yaml("examples/smoke.yaml").to_dict()
+    doc["accuracy"]["supernet"]["steps"] = 3
+    doc["budget"] = {"trials": 4}
+    doc["executor"] = {"kind": "ray", "workers": 2, "timeout_s": 300}
+    doc["measure"] = {"runtime": "none"}
+    study = run_search(SearchConfig.from_dict(doc, source="ray smoke"), tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "supernet.pt").is_file()
+    assert sum(r.state == "COMPLETE" for r in study.trials()) == 4

@@ -28,6 +28,7 @@ from ..run import PREDICTOR_SAMPLES_FILE, SUPERNET_FILE
 from ..spaces.arch_space import ArchSpace
 from ..spaces.hp_space import HyperParams
 from ..search.config import SearchConfig
+from ..search.executors import RayExecutor
 from searchers.base import trains_supernet
 from .predictor import AccuracyPredictor
 
@@ -52,24 +53,20 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
     directory does not hold them yet. Returns the seconds each preparation step took."""
     import time
 
-    from .supernet import Supernet
-    from .supernet_training import train_supernet
-
     timings: dict[str, float] = {}
     fid = cfg.accuracy.fidelity
     needs_supernet = fid == "supernet" or (fid == "predictor" and not cfg.accuracy.samples_file)
     if trains_supernet(cfg.searcher):
         needs_supernet = True
     ckpt = supernet_path(cfg, run_dir)
-    data = None
     if needs_supernet and not ckpt.is_file():
         if cfg.accuracy.checkpoint:
             raise ValidationError(Problem(f"{cfg.source}:accuracy.checkpoint", f"supernet checkpoint {ckpt} not found"))
         t = time.perf_counter()
-        data = load_search_data(cfg, space)
-        net = Supernet(space, seed=cfg.accuracy.supernet.seed)
-        train_supernet(net, data, cfg.accuracy.supernet, progress=progress)
-        net.save(ckpt, extra={"config": cfg.name})
+        if cfg.executor.kind == "ray":
+            ckpt.write_bytes(supernet_on_ray(cfg, space))
+        else:
+            ckpt.write_bytes(trained_supernet_bytes(cfg, space, progress))
         timings["supernet_train_s"] = time.perf_counter() - t
     if fid == "predictor" and not samples_path(cfg, run_dir).is_file():
         if cfg.accuracy.samples_file:
@@ -85,6 +82,36 @@ def prepare_accuracy(cfg: SearchConfig, space: ArchSpace, run_dir: Path, progres
             "samples": [{"arch": a.to_string(), "accuracy": float(x)} for a, x in zip(archs, accs)]})
         timings["predictor_samples_s"] = time.perf_counter() - t
     return timings
+
+
+def trained_supernet_bytes(cfg: SearchConfig, space: ArchSpace, progress: bool = False) -> bytes:
+    """The run's supernet, trained as ``accuracy.supernet`` says (on its ``device``), as checkpoint bytes."""
+    import io
+
+    from .supernet import Supernet
+    from .supernet_training import train_supernet
+
+    data = load_search_data(cfg, space)
+    net = Supernet(space, seed=cfg.accuracy.supernet.seed)
+    train_supernet(net, data, cfg.accuracy.supernet, progress=progress)
+    buf = io.BytesIO()
+    net.save(buf, extra={"config": cfg.name})
+    return buf.getvalue()
+
+
+def supernet_on_ray(cfg: SearchConfig, space: ArchSpace) -> bytes:
+    """Train the run's supernet as one Ray task of the run's cluster, with a whole GPU when a node of
+    the cluster has one (the driver stays light); the checkpoint comes back as bytes."""
+    import ray
+
+    ex = RayExecutor(cfg.executor)
+    try:
+        gpu = 1.0 if any(n.get("Resources", {}).get("GPU", 0) >= 1 for n in ray.nodes() if n.get("Alive")) else 0.0
+        cpu = float(dict(cfg.executor.resources_per_trial or ()).get("cpu", 1.0))
+        task = ray.remote(num_cpus=cpu, num_gpus=gpu, max_retries=1)(trained_supernet_bytes)
+        return ray.get(task.remote(cfg, space))
+    finally:
+        ex.close()
 
 
 def load_supernet(path: Path, space: ArchSpace):

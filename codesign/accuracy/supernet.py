@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -262,10 +262,12 @@ class Supernet(nn.Module):
         return net.eval()
 
     # ---- checkpoints ------------------------------------------------------------------------
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Weights plus the space (as JSON text) in one file, loadable with ``weights_only=True``."""
+    def save(self, path: str | Path | BinaryIO, extra: dict[str, Any] | None = None) -> None:
+        """Weights plus the space (as JSON text) in one file (or binary stream), loadable with
+        ``weights_only=True``."""
         torch.save({"format": CHECKPOINT_FORMAT, "state_dict": self.state_dict(),
-                    "space": json.dumps(_space_to_dict(self.space)), "extra": json.dumps(extra or {})}, str(path))
+                    "space": json.dumps(_space_to_dict(self.space)), "extra": json.dumps(extra or {})},
+                   path if hasattr(path, "write") else str(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Supernet:
