@@ -53,6 +53,7 @@ def test_training_on_cuda_returns_cpu_weights_that_export():
     export_onnx(model)
 
 
+@pytest.mark.slow
 def test_a_ray_run_trains_its_supernet_as_one_ray_task(tmp_path):
     pytest.importorskip("ray")
     from codesign.search.loop import run_search
