@@ -200,6 +200,7 @@ def test_export_writes_a_calibrated_int8_model_that_agrees_with_the_float_one(ex
     assert "## int8 model" in md and "model_int8.onnx" in md
 
 
+@pytest.mark.slow
 def test_a_graph_the_quantizer_cannot_handle_keeps_the_float_export(smoke_run, tmp_path, monkeypatch):
     from codesign.errors import CodesignError
     import codesign.export.int8 as int8

@@ -44,7 +44,8 @@ def test_trials_that_raise_hang_or_exhaust_memory_fail_alone_and_show_in_the_rep
         assert reason in page
 
 
-@pytest.mark.parametrize("kind", ["pool", pytest.param("ray", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["pool", "ray"])
 def test_a_killed_worker_fails_only_its_own_trial_which_runs_again(tmp_path, monkeypatch, kind):
     if kind == "ray":
         pytest.importorskip("ray")
