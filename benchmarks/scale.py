@@ -171,7 +171,7 @@ def train_step_ms(cpu_steps: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer trials and 2 kills per store")
+    ap.add_argument("--quick", action="store_true", help="fewer trials and one kill per store")
     args = ap.parse_args()
     from postgres_server import PASSWORD, PostgresServer
 

@@ -133,15 +133,12 @@ class _Quantizing:
         from ..quantization import QuantizedAccuracy
 
         self.cfg, self.data = cfg, load_search_data(cfg, space)
-        self._quantized = None
-        self._make = lambda: QuantizedAccuracy(self.data, calib_images=cfg.accuracy.calib_images)
+        self.quantized = QuantizedAccuracy(self.data, calib_images=cfg.accuracy.calib_images)
 
     def scores(self, model, arch: ArchConfig, float_accuracy: float) -> dict[str, float]:
         if arch.quant is None:
             return {"accuracy": float_accuracy}
-        if self._quantized is None:
-            self._quantized = self._make()
-        return self._quantized(model, arch.quant, float_accuracy)
+        return self.quantized(model, arch.quant, float_accuracy)
 
 
 class ProxyAccuracy(_Quantizing):

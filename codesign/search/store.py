@@ -77,6 +77,7 @@ class TrialStore:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _listen_for_sqlite()
         self.url = url
+        self._last_beat: float | None = None  # when this driver last renewed its claim; None: no claim
         try:
             self.storage = (optuna.storages.InMemoryStorage() if url == "memory://" else
                             optuna.storages.RDBStorage(expand_url(url), engine_kwargs=_engine_kwargs(url)))
@@ -177,13 +178,13 @@ class TrialStore:
     def heartbeat(self) -> None:
         """Renew this driver's claim (at most every ``HEARTBEAT_S`` seconds)."""
         now = time.time()
-        if getattr(self, "_last_beat", None) is None or now - self._last_beat < HEARTBEAT_S:
+        if self._last_beat is None or now - self._last_beat < HEARTBEAT_S:
             return
         self._last_beat = now
         self.set_info("driver", {**_driver_id(), "heartbeat": now})
 
     def release_driver(self) -> None:
-        if getattr(self, "_last_beat", None) is not None:
+        if self._last_beat is not None:
             self._last_beat = None
             self.set_info("driver", None)
 
