@@ -14,7 +14,7 @@ from .registry import register_backend
 from .report import ENERGY_COMPONENTS, LATENCY_TERMS, HardwareReport, LayerCost
 
 
-CHUNK_ROWS = 32_768  # (layer, accelerator) rows per vectorised pass
+CHUNK_ROWS = 16_384  # (layer, accelerator) rows per vectorised pass: its ~60 float columns stay in L2/L3
 
 
 @dataclass
@@ -41,17 +41,14 @@ def evaluate_batch(workloads: list[LayerArrays | list[Layer]], accels: list[Acce
         idx = np.arange(len(wl))
         pairs = np.stack([idx, idx if n_acc == len(wl) else np.zeros_like(idx)], axis=1)
     lengths = np.array([len(w) for w in wl])
-    flat = _concat(wl)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     latency_ms = np.zeros(len(pairs))
     energy_pj = np.zeros(len(pairs))
     chunk = max(1, CHUNK_ROWS // max(int(lengths.mean()), 1))  # pairs per pass: keep arrays in cache
     for lo in range(0, len(pairs), chunk):
         part = pairs[lo:lo + chunk]
-        row_layer = np.concatenate([np.arange(starts[w], starts[w] + lengths[w]) for w in part[:, 0]])
         row_pair = np.repeat(np.arange(len(part)), lengths[part[:, 0]])
         A = acc.take(part[row_pair, 1])
-        costs = layer_costs(flat.take(row_layer), A, detail=False)
+        costs = layer_costs(_concat([wl[w] for w in part[:, 0]]), A, detail=False)
         latency_ms[lo:lo + chunk] = np.bincount(row_pair, costs["cycles"] / (A.clock_mhz * 1e3), minlength=len(part))
         energy_pj[lo:lo + chunk] = np.bincount(row_pair, sum(costs["energy"].values()), minlength=len(part))
     return BatchResult(latency_ms, energy_pj * 1e-9, acc.area_mm2[pairs[:, 1]])
