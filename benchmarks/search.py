@@ -74,6 +74,13 @@ SEARCHERS = {
 GP_MAX_TRIALS = 100
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
 BOHB_WALL_S = 300.0
+MULTI_FIDELITY_NOTES = (
+    "TPE (every candidate at 6 epochs), BOHB with Hyperband brackets (`bohb`: rungs 2 and 6 epochs, eta 3, "
+    "brackets s = 1, 0 in turn) and BOHB with successive-halving brackets only (`bohb_sh`: every bracket starts "
+    "at 2 epochs), digits proxy training on the quickstart's spaces, objectives and area budget, each run "
+    "BOHB_WALL_S seconds of one core, two runs at a time. Per seed: seconds of cumulative evaluation until TPE's "
+    "own final hypervolume is reached (hypervolume of full-fidelity trials only); `ratio_to_tpe_per_seed` = "
+    "BOHB's seconds / TPE's; `bohb_s_to_hv` / `tpe_s_to_hv` are means over seeds of the Hyperband variant.")
 #: the differentiable searcher's options here (its defaults run 4 λ × 150 steps: ~25 min on 2 cores)
 DIFFERENTIABLE = {"steps": 40, "warmup_steps": 20, "table_every": 20, "candidates": 6,
                   "lambdas": [[0.05, 0.05], [0.5, 0.5]]}
@@ -144,44 +151,59 @@ def differentiable_vs_evolution(quick: bool) -> dict:
                          "min_depth_share_without_warmup": _min_depth(plain) if plain is not None else None}}
 
 
-def _bohb_or_tpe(job: tuple) -> tuple[str, list[float], list[float]]:
-    """(searcher, cumulative evaluation seconds, hypervolume of full-fidelity trials) after each trial."""
+def _bohb_or_tpe(job: tuple) -> tuple[str, int, list[float], list[float]]:
+    """(searcher, seed, cumulative evaluation seconds, hypervolume of full-fidelity trials) after each trial."""
     import torch
 
     torch.set_num_threads(1)
-    name, wall_s, epochs, tmp = job
+    name, seed, wall_s, epochs, tmp = job
     doc = SearchConfig.from_yaml(QUICKSTART).to_dict()
-    doc.update({"name": f"proxy-{name}", "measure": {"runtime": "none"}, "budget": {"trials": 100_000, "wall_time_s": wall_s},
+    bohb = {"name": "bohb", "batch": 1, "min_epochs": max(1, epochs // 3), "eta": 3, "min_points": 6}
+    doc.update({"name": f"proxy-{name}-{seed}", "seed": seed, "measure": {"runtime": "none"},
+                "budget": {"trials": 100_000, "wall_time_s": wall_s},
                 "accuracy": {"fidelity": "proxy", "train": {"epochs": epochs, "batch_size": 64, "threads": 1}},
-                "searcher": ({"name": "bohb", "batch": 1, "min_epochs": max(1, epochs // 3), "eta": 3, "min_points": 6}
+                "searcher": ({**bohb, "brackets": "successive_halving"} if name == "bohb_sh" else bohb
                              if name == "bohb" else {"name": "tpe", "batch": 1, "startup_trials": 6})})
-    state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), Path(tmp) / name, progress=False)
+    state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), Path(tmp) / f"{name}-{seed}",
+                       progress=False)
     m = len(state.objectives)
     losses = np.array([o.losses if o.feasible else [np.inf] * m for o in state.records])
     hv = hypervolume_history(losses, np.array([o.feasible for o in state.records]))
     seconds = np.cumsum([sum(o.timings_s.values()) for o in state.records])
-    return name, seconds.tolist(), hv.tolist()
+    return name, seed, seconds.tolist(), hv.tolist()
 
 
-def bohb_vs_tpe(quick: bool) -> dict:
-    """Both searchers for the same wall time, side by side (one core each); the seconds each needs to
-    reach TPE's final hypervolume, on cumulative evaluation seconds."""
+def _mean_or_none(values: list) -> float | None:
+    return None if not values or any(v is None for v in values) else round(float(np.mean(values)), 3)
+
+
+def bohb_vs_tpe(quick: bool, seeds: tuple[int, ...] = (0,), variants: tuple[str, ...] = ("bohb",)) -> dict:
+    """TPE and each BOHB variant (``bohb``: Hyperband brackets, ``bohb_sh``: successive halving) for the
+    same wall time per seed, two runs at a time (one core each); per seed, the seconds each needs to
+    reach TPE's final hypervolume, on cumulative evaluation seconds. ``bohb_s_to_hv`` / ``tpe_s_to_hv``
+    are means over seeds for the first variant (null if some seed never reaches it)."""
     from concurrent.futures import ProcessPoolExecutor
 
     wall_s, epochs = (10.0, 3) if quick else (BOHB_WALL_S, 6)
+    names = ("tpe", *variants)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(2) as pool:
-        runs = {name: (sec, hv) for name, sec, hv in pool.map(_bohb_or_tpe, [(n, wall_s, epochs, tmp) for n in ("tpe", "bohb")])}
-    target = runs["tpe"][1][-1] if runs["tpe"][1] else 0.0
-
-    def seconds_to(name: str) -> float | None:
-        sec, hv = runs[name]
-        hit = [s for s, h in zip(sec, hv) if h >= target - 1e-12 and target > 0]
-        return round(hit[0], 1) if hit else None
-
-    return {"bohb_s_to_hv": seconds_to("bohb"), "tpe_s_to_hv": seconds_to("tpe"),
-            "bohb_vs_tpe": {"target_hv": target, "wall_s_each": wall_s, "full_epochs": epochs,
-                            "trials": {n: len(r[0]) for n, r in runs.items()},
-                            "final_hv": {n: (r[1][-1] if r[1] else 0.0) for n, r in runs.items()}}}
+        runs = {(name, seed): (sec, hv) for name, seed, sec, hv in
+                pool.map(_bohb_or_tpe, [(n, seed, wall_s, epochs, tmp) for seed in seeds for n in names])}
+    per_seed: dict[str, list] = {n: [] for n in names}
+    for seed in seeds:
+        target = runs["tpe", seed][1][-1] if runs["tpe", seed][1] else 0.0
+        for name in names:
+            sec, hv = runs[name, seed]
+            hit = [s for s, h in zip(sec, hv) if h >= target - 1e-12 and target > 0]
+            per_seed[name].append(round(hit[0], 1) if hit else None)
+    ratios = {n: [None if b is None or t is None else round(b / t, 3) for b, t in zip(per_seed[n], per_seed["tpe"])]
+              for n in variants}
+    return {"bohb_s_to_hv": _mean_or_none(per_seed[variants[0]]), "tpe_s_to_hv": _mean_or_none(per_seed["tpe"]),
+            "bohb_vs_tpe": {"seeds": list(seeds), "wall_s_each": wall_s, "full_epochs": epochs,
+                            "s_to_tpe_hv_per_seed": per_seed, "ratio_to_tpe_per_seed": ratios,
+                            "mean_ratio_to_tpe": {n: _mean_or_none(r) for n, r in ratios.items()},
+                            "trials": {f"{n}/{s}": len(r[0]) for (n, s), r in runs.items()},
+                            "final_hv": {f"{n}/{s}": (r[1][-1] if r[1] else 0.0) for (n, s), r in runs.items()}}}
 
 
 def _min_depth(state) -> list:
@@ -196,9 +218,19 @@ def main() -> None:
     ap.add_argument("--checkpoint", help="with --make-samples: an existing supernet checkpoint")
     ap.add_argument("--one-shot-and-multi-fidelity", action="store_true",
                     help="only the differentiable-vs-evolution and BOHB-vs-TPE comparisons (own section)")
+    ap.add_argument("--multi-fidelity-seeds", type=int, default=0, metavar="N",
+                    help="only BOHB (Hyperband and successive-halving brackets) against TPE over N seeds (own section)")
     args = ap.parse_args()
     if args.make_samples:
         make_samples(args.checkpoint)
+        return
+    if args.multi_fidelity_seeds:
+        start = time.perf_counter()
+        results = {**bohb_vs_tpe(args.quick, tuple(range(args.multi_fidelity_seeds)), ("bohb", "bohb_sh")),
+                   "seconds": round(time.perf_counter() - start, 1)}
+        publish("Search: BOHB vs TPE" + (" (quick)" if args.quick else ""), results,
+                f"python benchmarks/search.py --multi-fidelity-seeds {args.multi_fidelity_seeds}"
+                + (" --quick" if args.quick else ""), notes=MULTI_FIDELITY_NOTES)
         return
     if args.one_shot_and_multi_fidelity:
         start = time.perf_counter()

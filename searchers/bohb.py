@@ -2,9 +2,12 @@
 candidates proposed by TPE models (optuna's ``TPESampler``) instead of at random.
 
 Fidelity is training epochs: ``min_epochs`` ≤ rung ≤ ``max_epochs`` (the full budget; a YAML run
-defaults it to ``accuracy.train.epochs``), rungs ``max_epochs · eta^-i``. Brackets cycle as in
-Hyperband, ``s = s_max … 0`` with ``s_max = ⌊log_eta(max/min)⌋``: bracket ``s`` starts
-``⌈(s_max+1)/(s+1)·eta^s⌉`` candidates at ``max_epochs · eta^-s`` epochs, and each rung promotes the
+defaults it to ``accuracy.train.epochs``), rungs ``max_epochs · eta^-i``. With ``brackets: hyperband``
+(the default) brackets cycle as in Hyperband, ``s = s_max … 0`` with ``s_max = ⌊log_eta(max/min)⌋``;
+``brackets: successive_halving`` runs only the most aggressive one, ``s = s_max``, every time (the
+schedule of ASHA and optuna's ``SuccessiveHalvingPruner``: cheapest, but it trusts the lowest rung's
+ranking). Bracket ``s`` starts ``⌈(s_max+1)/(s+1)·eta^s⌉`` candidates at ``max_epochs · eta^-s``
+epochs, and each rung promotes the
 best ``1/eta`` to the next (best: non-dominated rank over the objectives — hardware metrics are exact
 at every rung — feasible before infeasible, ties by the scalar reward). Every evaluation is a trial;
 one below ``max_epochs`` is stored as PRUNED with its epochs and metrics (off the front), a candidate
@@ -31,7 +34,8 @@ from .base import Feedback, Searcher, Values, values_key
 class BOHB(Searcher):
     name = "bohb"
     MULTI_FIDELITY = True
-    OPTIONS = {"min_epochs": 1, "max_epochs": None, "eta": 3, "min_points": 10}
+    OPTIONS = {"min_epochs": 1, "max_epochs": None, "eta": 3, "min_points": 10, "brackets": "hyperband"}
+    BRACKETS = ("hyperband", "successive_halving")
 
     def check_options(self) -> None:
         if self.options["max_epochs"] is None:
@@ -42,6 +46,9 @@ class BOHB(Searcher):
         self.option("min_epochs", 1, 100_000)
         self.option("eta", 2, 100)
         self.option("min_points", 1, 100_000)
+        if self.options["brackets"] not in self.BRACKETS:
+            self.checker.fail("searcher.brackets", f"expected one of {', '.join(self.BRACKETS)}, "
+                                                   f"got {self.options['brackets']!r}")
         lo, hi = self.options["min_epochs"], self.options["max_epochs"]
         if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
             self.checker.fail("searcher.min_epochs", f"the lowest rung ({lo} epochs) is larger than the full "
@@ -84,7 +91,7 @@ class BOHB(Searcher):
 
     def _new_bracket(self) -> _Bracket:
         o, s = self.options, self.next_s
-        self.next_s = self.s_max if s == 0 else s - 1
+        self.next_s = self.s_max if s == 0 or o["brackets"] == "successive_halving" else s - 1
         n = int(math.ceil((self.s_max + 1) / (s + 1) * o["eta"] ** s))
         rungs = [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
         sizes = [max(1, n // o["eta"] ** i) for i in range(s + 1)]

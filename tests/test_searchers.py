@@ -109,6 +109,23 @@ def test_bohb_runs_hyperband_rungs_and_stores_the_stopped_trials_as_pruned(tmp_p
     assert all(t.metrics["measured_latency_ms"] == toy_latency(t) for t in pruned)  # hardware exact at every rung
 
 
+def first_rungs(records) -> dict:
+    """Each candidate's first fidelity (epochs)."""
+    first: dict = {}
+    for r in records:
+        first.setdefault(r.candidate, r.values["fidelity"])
+    return first
+
+
+def test_bohb_successive_halving_starts_every_bracket_at_the_lowest_rung(tmp_path):
+    records = bohb_study(tmp_path / "run", brackets="successive_halving").optimize(trials=60)
+    # Hyperband's second bracket starts 5 candidates at 3 epochs; successive halving starts 9 at 1 again
+    assert set(first_rungs(records).values()) == {1} and len(first_rungs(records)) >= 27
+    assert set(first_rungs(bohb_study(tmp_path / "hyperband").optimize(trials=60)).values()) == {1, 3, 9}
+    with pytest.raises(ValidationError, match=r"searcher\.brackets.*hyperband, successive_halving"):
+        bohb_study(brackets="asha").optimize(trials=4)
+
+
 def toy_latency(trial) -> float:
     return toy(CategoricalSpace(SPACE).decode({k: v for k, v in trial.values.items() if k != "fidelity"}))["measured_latency_ms"]
 
