@@ -16,6 +16,10 @@ SPATIAL_DIMS: dict[str, dict[str, tuple[str, ...]]] = {
     "weight_stationary": {"rows": ("C",), "cols": ("K", "G"), "lanes": ("K", "G", "C")},
     "output_stationary": {"rows": ("OY",), "cols": ("OX",), "lanes": ("K", "G", "C")},
     "row_stationary": {"rows": ("FY", "C"), "cols": ("OY",), "lanes": ("K", "G", "C")},
+    # weight stationary whose input axis may also take filter taps: a layer with few input channels (the
+    # 3-channel first convolution) unrolls its filter rows or columns there instead of idling most rows,
+    # the im2col-like first-layer mapping of compiler-driven accelerators (NVDLA's image-input mode)
+    "weight_stationary_flex": {"rows": ("C", "FY", "FX"), "cols": ("K", "G"), "lanes": ("K", "G", "C")},
 }
 #: ZigZag's names of the array axes
 ZIGZAG_AXES = {"rows": "D1", "cols": "D2", "lanes": "D3"}

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.accel import EFFICIENCY_KINDS, VECTOR_OPS, AccelConfig
+from codesign.accel import DATAFLOWS, EFFICIENCY_KINDS, VECTOR_OPS, AccelConfig
 from codesign.errors import Problem, ValidationError
 from codesign.layer import MAC_OPS, Layer
 
 from .tech import load_tech
 
-DATAFLOW_ID = {"weight_stationary": 0, "output_stationary": 1, "row_stationary": 2}
+DATAFLOW_ID = {name: i for i, name in enumerate(DATAFLOWS)}
 
 
 #: register-file share per operand (ZigZag names: I2 weights, I1 inputs, O partial sums), as in Eyeriss

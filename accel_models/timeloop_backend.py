@@ -35,10 +35,11 @@ from .report import ENERGY_COMPONENTS, HardwareReport
 from .tech import load_tech
 
 #: Timeloop dimension names for our hints (M = output channels, P/Q = output rows/cols)
-_SPATIAL = {
+TIMELOOP_SPATIAL = {
     "weight_stationary": {"Y": "C", "X": "M", "lanes": "M"},
     "output_stationary": {"Y": "P", "X": "Q", "lanes": "M"},
     "row_stationary": {"Y": "R", "X": "P", "lanes": "M"},
+    "weight_stationary_flex": {"Y": "C", "X": "M", "lanes": "M"},  # the spec offers channels only, no taps
 }
 DIMS = ["G", "C", "M", "R", "S", "N", "P", "Q"]
 
@@ -134,7 +135,7 @@ def ert_yaml(accel: AccelConfig) -> dict[str, Any]:
 
 def constraints_yaml(accel: AccelConfig) -> dict[str, Any]:
     """The dataflow as Timeloop mapspace constraints: which dimensions unroll across the PE array."""
-    sp = _SPATIAL[accel.dataflow]
+    sp = TIMELOOP_SPATIAL[accel.dataflow]
     others = [d for d in DIMS if d not in (sp["X"], sp["Y"])]
     keep = {"I2": "Weights", "I1": "Inputs", "O": "Outputs"}  # RF_SPLIT's operand names
     targets: list[dict[str, Any]] = [

@@ -162,10 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes for zigzag (default 2)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "codesign" / "zigzag-bench"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="only the analytical throughput (own section; the fidelity run takes hours uncached)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     pairs = args.pairs or (6 if args.quick else 120)
     res = throughput(n_nets=1000 if args.quick else 10_000, n_single=50 if args.quick else 300, rng=rng)
+    if args.throughput_only:
+        publish("cost_model_throughput" + ("_quick" if args.quick else ""), res,
+                "python benchmarks/cost_model.py --throughput-only" + (" --quick" if args.quick else ""),
+                "Throughput only (the same networks and accelerators as the full run's throughput part); the "
+                "zigzag-dse fidelity figures are in the `cost_model` section.")
+        return 0
     res.update(fidelity(pairs, args.workers, args.cache, rng, max_depth=7 if args.quick else None,
                         n_timed=1 if args.quick else 2))
     if res.get("speedup_vs_zigzag") is None:

@@ -46,11 +46,13 @@ ABLATIONS = {
     "fusion": lambda a: replace(a, fuse_elementwise=False),
     "activations_on_chip": lambda a: replace(a, activations_on_chip=False),
     "sequential": lambda a: replace(a, pipelined=True),
+    "tap_mapping": lambda a: replace(a, dataflow="weight_stationary") if a.dataflow == "weight_stationary_flex" else a,
 }
 
 
 def plain(accel: AccelConfig) -> AccelConfig:
-    """The template without any execution term: the per-layer model of earlier versions."""
+    """The template without any execution term (and without filter taps on the input axis): the
+    per-layer model of earlier versions."""
     for off in ABLATIONS.values():
         accel = off(accel)
     return accel

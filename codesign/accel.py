@@ -25,7 +25,10 @@ from .checks import Checker, format_size_bytes, human_size_bytes, parse_size_byt
 from .errors import DecodeError, Problem
 from .yaml_io import dump_yaml, load_yaml
 
-DATAFLOWS = {"weight_stationary": "ws", "output_stationary": "os", "row_stationary": "rs"}
+#: every dataflow and its token in accelerator keys (the spatial unrolling each allows:
+#: ``accel_models.dataflows.SPATIAL_DIMS``)
+DATAFLOWS = {"weight_stationary": "ws", "output_stationary": "os", "row_stationary": "rs",
+             "weight_stationary_flex": "wsf"}
 _DATAFLOW_BY_SHORT = {v: k for k, v in DATAFLOWS.items()}
 PRECISIONS = (4, 8, 16, 32)
 _TECH_PATTERN = r"[A-Za-z0-9.\-]{1,40}"
@@ -349,7 +352,8 @@ _ACCEL_TOKENS = [
     ("pe", r"pe(\d+)x(\d+)"), ("macs_per_pe", r"m(\d+)"), ("rf_bytes_per_pe", r"rf(\d+[kMG]?)"),
     ("local_buffer_bytes_per_pe", r"lb(\d+[kMG]?)"), ("global_buffer_bytes", r"gb(\d+[kMG]?)"),
     ("dram_bw_bytes_per_cycle", r"bw(\d+(?:\.\d+)?)"), ("clock_mhz", r"clk(\d+(?:\.\d+)?)"),
-    ("dataflow", r"(ws|os|rs)"), ("precision_bits", r"p(\d+)"), ("tech", r"t(" + _TECH_PATTERN + ")"),
+    ("dataflow", r"(" + "|".join(sorted(_DATAFLOW_BY_SHORT, key=len, reverse=True)) + ")"),
+    ("precision_bits", r"p(\d+)"), ("tech", r"t(" + _TECH_PATTERN + ")"),
 ]
 
 

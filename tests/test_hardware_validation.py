@@ -115,6 +115,26 @@ def test_narrow_layers_unroll_input_channels_on_wide_pes():
     assert util > 0.9  # K=16 alone would fill a quarter of the 64 lanes
 
 
+def test_a_three_channel_first_convolution_unrolls_its_filter_taps_where_the_dataflow_allows():
+    stem = Layer("conv", "relu", 1, 64, 3, 112, 112, r=7, s=7, stride_h=2, stride_w=2, h_in=224, w_in=224)
+    ws = replace(EDGE, pe_rows=8, pe_cols=8)
+    flex = replace(ws, dataflow="weight_stationary_flex")
+    plain_util = evaluate_analytical([stem], ws).layers[0].utilization
+    flex_util = evaluate_analytical([stem], flex).layers[0].utilization
+    assert flex_util >= 2 * plain_util  # 7 of 8 rows hold filter rows instead of 3 holding channels
+    wide = Layer("pointwise", "none", 1, 256, 256, 14, 14)  # enough channels: the same mapping either way
+    assert evaluate_analytical([wide], flex).latency_ms == evaluate_analytical([wide], ws).latency_ms
+    assert AccelConfig.from_string(flex.key) == flex and "_wsf_" in flex.key
+
+
+def test_every_dataflow_has_spatial_hints_in_every_backend():
+    from accel_models.dataflows import SPATIAL_DIMS
+    from accel_models.timeloop_backend import TIMELOOP_SPATIAL
+    from codesign.accel import DATAFLOWS
+
+    assert set(SPATIAL_DIMS) == set(DATAFLOWS) == set(TIMELOOP_SPATIAL)
+
+
 def test_batched_and_single_evaluations_agree_with_every_term_on():
     target = load_target("coral_edge_tpu_devboard")
     nets = [imagenet.workload(n) for n in ("mobilenet_v2_1.0_224", "resnet50_v1_224", "squeezenet_v1.1")]
