@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = ("Zero-shot: target templates from public specifications (hw_configs/targets), never fitted to these "
              "figures. Kendall τ-b / Spearman ρ against published latency; proxies: MACs, parameters, "
              "roofline = MACs / peak + weight bytes beyond on-chip memory / host-link bandwidth. "
-             "`kendall_model_plain`: the same template without vector unit, overhead, residency and fusion. "
+             "`kendall_model_plain`: the same template without vector unit, overhead, residency, fusion and tap mapping. "
              "Sources: hw_configs/validation/*.yaml.")
     publish("hardware_validation" + ("_quick" if args.quick else ""), res, cmd, notes)
     return 0

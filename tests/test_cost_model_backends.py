@@ -12,6 +12,7 @@ from accel_models.timeloop_backend import TimeloopUnavailable, write_spec
 from accel_models.zigzag_backend import ZigzagCache, accelerator_yaml
 from codesign import AccelConfig, ArchConfig, arch_workload
 from codesign.hw_files import resolve_accel
+from codesign.layer import Layer
 
 SMALL_NET = ArchConfig.from_string("net_r16_i3_n10:stem_k3_c8_s2:ibn_k3_e3_c16_s2_se0.25:head_c32")
 SMALL_HW = AccelConfig(pe_rows=8, pe_cols=8, macs_per_pe=2, rf_bytes_per_pe=256, global_buffer_bytes=64 * 1024,
@@ -49,6 +50,20 @@ def test_zigzag_backend_costs_a_network_and_caches_each_layer(tmp_path, monkeypa
     monkeypatch.setattr(zigzag_backend, "run_zigzag_layer", no_zigzag)
     again = evaluate(workload, SMALL_HW, backend="zigzag")
     assert again.latency_ms == pytest.approx(zz.latency_ms)
+
+
+def test_zigzag_and_the_analytical_model_agree_on_a_first_convolution_mapped_by_its_filter_taps(tmp_path):
+    stem = Layer("conv", "relu", 1, 64, 3, 56, 56, r=7, s=7, stride_h=2, stride_w=2, h_in=112, w_in=112)
+    base = AccelConfig(pe_rows=8, pe_cols=8, macs_per_pe=16, rf_bytes_per_pe=512, global_buffer_bytes=256 * 1024,
+                       dram_bw_bytes_per_cycle=8, clock_mhz=500)
+    cycles = {}
+    for dataflow in ("weight_stationary", "weight_stationary_flex"):
+        accel = replace(base, dataflow=dataflow)
+        zz = zigzag_backend.run_zigzag_layer(stem, accel, tmp_path)
+        ana = evaluate([stem], accel, backend="analytical").layers[0]
+        assert zz["cycles"] == pytest.approx(ana.cycles, rel=0.1)
+        cycles[dataflow] = zz["cycles"]
+    assert cycles["weight_stationary_flex"] < cycles["weight_stationary"] / 2  # filter rows fill the PE rows
 
 
 def test_zigzag_cache_survives_a_corrupt_file(tmp_path):
