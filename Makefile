@@ -48,7 +48,7 @@ postgresql:
 
 test: $(STAMP) chromium postgresql
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
