@@ -8,8 +8,10 @@ elapsed time, executor start included): the *cheap* evaluator is a two-line func
 categorical space (``CHEAP_TRIALS`` trials, random search) — it measures the engine's per-trial
 overhead (pickling the evaluator, the store's writes, the executor's round trip); *proxy* trains each
 network of the quickstart spaces on digits for ``PROXY_STEPS`` steps at batch 64 with one torch thread
-(``PROXY_TRIALS`` trials). ``scaling_efficiency_2_workers`` = trials/s with 2 workers / (2 × with 1),
-per evaluator and executor; the headline is the pool on proxy training.
+(``PROXY_TRIALS`` trials, asked ``PROXY_BATCH`` at a time for 1 and 2 workers alike, so both run the
+same trials). ``scaling_efficiency_2_workers`` = trials/s with 2 workers / (2 × with 1), per
+evaluator and executor; the headline is the pool on proxy training. ``--throughput-only`` measures
+just these (own section).
 
 **Store** (``store_ms_per_trial``): the cheap search inline (no executor), milliseconds per trial on a
 SQLite file in the run directory and on a PostgreSQL server on loopback (``tests/postgres_server.py``:
@@ -46,7 +48,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.bench_io import publish  # noqa: E402
 
-CHEAP_TRIALS, PROXY_TRIALS, PROXY_STEPS, KILLS, WORKER_KILL_TRIALS = 64, 8, 40, 10, 48
+CHEAP_TRIALS, PROXY_TRIALS, PROXY_STEPS, KILLS, WORKER_KILL_TRIALS = 64, 16, 40, 10, 48
+#: proxy trials asked per batch, whatever the workers: 1 and 2 workers run the same trials, and the
+#: batch barrier (the loop tells a searcher a batch's results together) idles a worker less often
+PROXY_BATCH = 8
 SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(4)}
 LEVEL = {"none": 0, "narrow": 1, "mid": 2, "wide": 3}
 
@@ -81,7 +86,7 @@ def proxy_throughput(kind: str, workers: int, trials: int, steps: int) -> float:
     doc = SearchConfig.from_yaml(ROOT / "examples" / "quickstart.yaml").to_dict()
     doc.update({"measure": {"runtime": "none"}, "budget": {"trials": trials},
                 "accuracy": {"fidelity": "proxy", "train": {"steps": steps, "batch_size": 64, "threads": 1}},
-                "searcher": {"name": "random", "batch": 2 * workers},
+                "searcher": {"name": "random", "batch": PROXY_BATCH},
                 "executor": {"kind": kind, "workers": workers, "timeout_s": 600}})
     with tempfile.TemporaryDirectory() as tmp:
         study = run_search(SearchConfig.from_dict(doc, source="scale"), Path(tmp) / "run", progress=False)
@@ -172,6 +177,7 @@ def train_step_ms(cpu_steps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer trials and one kill per store")
+    ap.add_argument("--throughput-only", action="store_true", help="only trials per second and scaling (own section)")
     args = ap.parse_args()
     from postgres_server import PASSWORD, PostgresServer
 
@@ -183,6 +189,13 @@ def main() -> None:
         tps["proxy"][kind] = {w: proxy_throughput(kind, w, proxy_n, 10 if args.quick else PROXY_STEPS) for w in (1, 2)}
         print(f"{kind}: cheap {tps['cheap'][kind]}, proxy {tps['proxy'][kind]}", flush=True)
     eff = {ev: {k: v[2] / (2 * v[1]) for k, v in per.items()} for ev, per in tps.items()}
+    if args.throughput_only:
+        results = {"trials_per_s": tps, "scaling_efficiency_2_workers": eff["proxy"]["pool"],
+                   "scaling_efficiency_detail": eff, "proxy_trials": proxy_n, "seconds": round(time.perf_counter() - t0)}
+        publish("scale_throughput" + ("_quick" if args.quick else ""), results, "python benchmarks/scale.py "
+                "--throughput-only" + (" --quick" if args.quick else ""), notes=__doc__.split("\n\n", 2)[2])
+        print(json.dumps(results))
+        return
     server, pg_url, why = PostgresServer(), None, None
     why = server.why_not()
     if why is None:
