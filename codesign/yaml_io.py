@@ -79,7 +79,11 @@ def shipped_or_file(name_or_path: str | Path, shipped_dir: Path, what: str) -> P
     path; anything else is an error listing the shipped names (``what``: e.g. "hardware space")."""
     text = str(name_or_path)
     shipped = shipped_dir / f"{text}.yaml"
-    if "/" not in text and shipped.is_file():
+    try:
+        is_shipped = "/" not in text and shipped.is_file()
+    except OSError:  # a name the file system cannot hold (too long, say) names no shipped file
+        is_shipped = False
+    if is_shipped:
         return shipped
     if not text.endswith((".yaml", ".yml")):
         names = sorted(p.stem for p in shipped_dir.glob("*.yaml"))

@@ -85,3 +85,9 @@ def test_hw_space_yaml_errors(tmp_path):
         HwSpace.from_yaml(path)
     msg = str(exc.value)
     assert f"{path}:pe_rows[1]" in msg and f"{path}:global_buffer_bytes[1]" in msg and "area_budget_mm2" in msg
+
+
+@pytest.mark.parametrize("resolve", [ArchSpace.resolve, HwSpace.resolve])
+def test_a_space_name_too_long_for_the_file_system_is_a_clear_error(resolve):
+    with pytest.raises(ValidationError, match="not a shipped"):
+        resolve("x" * 400)  # found by the loader fuzz test: the file system refused the name (ENAMETOOLONG)
