@@ -138,6 +138,7 @@ def test_train_and_supernet_commands(tmp_path):
     assert code == 2 and "steps" in err
 
 
+@pytest.mark.slow  # 90 s on 2 cores: measurement and predictors have their own tests in make test
 def test_measure_and_predictor_commands(tmp_path):
     arch = "net_r32_i3_n10:stem_k3_c16_s1:ibn_k3_e1_c16_s1:ibn_k5_e6_c24_s2:head_c64"
     code, out, err = run_cli("measure", arch, "--runtime", "ort", "--json")

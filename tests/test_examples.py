@@ -27,6 +27,7 @@ def predictor_accuracy(tmp_path: Path) -> dict:
     return {"fidelity": "predictor", "samples_file": str(write_samples(tmp_path / "samples.json"))}
 
 
+@pytest.mark.slow  # a search, report and export end to end: a minute on 2 cores
 def test_custom_metric_is_an_objective_plotted_and_on_the_exported_model_card(tmp_path):
     run = tmp_path / "run"
     out = custom_metric.main(run, trials=12, accuracy=predictor_accuracy(tmp_path))

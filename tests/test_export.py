@@ -90,6 +90,7 @@ def test_exported_weights_are_the_onnx_network(exported):
     assert np.abs(logits - np.load(exported / "sample_output.npy")).max() < 1e-4
 
 
+@pytest.mark.slow  # runs zigzag-dse on every exported layer
 def test_exported_zigzag_files_reproduce_codesigns_zigzag_numbers(exported):
     proc = subprocess.run([sys.executable, str(exported / "accelerator" / "zigzag" / "run_zigzag.py")],
                           capture_output=True, text=True, timeout=600)

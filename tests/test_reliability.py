@@ -17,7 +17,8 @@ def test_sigkill_at_random_points_loses_no_trial_and_resumes_to_the_uninterrupte
     assert killed.final == straight                          # same trials, same results, same front
 
 
-@pytest.mark.parametrize("searcher", ["ppo", pytest.param("gp", marks=pytest.mark.slow)])
+@pytest.mark.slow  # each kill-and-resume runs three searches in fresh processes; bohb's resume is in make test
+@pytest.mark.parametrize("searcher", ["ppo", "gp"])
 def test_a_new_searcher_killed_twice_resumes_to_the_uninterrupted_result(tmp_path, searcher):
     config = write_config(tmp_path / "search.yaml", trials=16, searcher=searcher)
     straight = uninterrupted(config, tmp_path / "straight")

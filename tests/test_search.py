@@ -61,7 +61,7 @@ def test_a_trial_left_running_by_a_killed_process_is_retried(tmp_path):
 @pytest.mark.parametrize("name,options", [("random", {}), ("evolution", {"population": 6, "sample": 2}),
                                           ("reinforce", {"lr": 0.1}), ("nsga2", {"population": 6}),
                                           ("tpe", {"startup_trials": 4}), ("ppo", {"rollouts": 4}),
-                                          ("gp", {"startup_trials": 4})])
+                                          pytest.param("gp", {"startup_trials": 4}, marks=pytest.mark.slow)])
 def test_every_multi_trial_searcher_completes_its_budget_reproducibly(tmp_path, name, options):
     cfg = cheap_config(tmp_path, searcher={"name": name, "batch": 3, **options}, budget={"trials": 12})
     a = run_search(cfg, tmp_path / "a", progress=False)
