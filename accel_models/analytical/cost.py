@@ -212,12 +212,36 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
                           + np.where(out_res, 0.0, ob), dram_b)
 
     util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
+    # buffer energy is charged per port word: each operand's transfer per RF refill (its footprint on
+    # the array times the tile each PE's share holds) rounds up to whole words of the buffer's port
+    tiles = (np.minimum(red, cap_w), np.minimum(pix_tiles, cap_i), np.minimum(pix_tiles, cap_o))
+    moved = [np.take_along_axis(x, pick, 1)[:, 0] for x in (t_w, t_i_gb, t_o)]
+    gb_energy_b = _port_word_bytes(u, A, moved, tiles)
     energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu,
               "rf": np.take_along_axis(rf_opts, pick, 1)[:, 0],
               "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
-              "global_buffer": A.e_gb * (gb_b + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
+              "global_buffer": A.e_gb * (gb_energy_b + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
               "dram": A.e_dram * dram_b}
     return _finish(compute, dram_b, gb_b, vec, L, A, util, energy, np.ones(len(compute), dtype=bool), resident)
+
+
+def _port_word_bytes(u: np.ndarray, A: AccelArrays, moved: list[np.ndarray], tiles: tuple) -> np.ndarray:
+    """Global-buffer bytes charged for the array's traffic (weights, inputs, partial sums: elements
+    ``moved`` between buffer and array). A buffer is read and written a port word (``gb_bw`` bytes)
+    at a time, so each refill of the register files — an operand's spatial footprint on the array
+    times the tile (elements per lane, ``tiles``) each PE's share holds — costs
+    ``ceil(refill / port) · port`` bytes: ZigZag's counting (``CostModelEvaluation._calc_memory_access``).
+    A wide port fed small refills (a large output-stationary array's broadcast weights) pays for its
+    width."""
+    port = np.maximum(A.gb_bw, 1.0)
+    footprint = (u[:, K] * u[:, C] * u[:, G] * u[:, R] * u[:, S] * A.prec_b,
+                 u[:, C] * u[:, G] * u[:, N] * u[:, P] * u[:, Q] * A.prec_b,
+                 u[:, K] * u[:, G] * u[:, N] * u[:, P] * u[:, Q] * A.psum_b)
+    total = np.zeros(len(port))
+    for n_moved, fp, tile, width in zip(moved, footprint, tiles, (A.prec_b, A.prec_b, A.psum_b)):
+        refill = np.maximum(fp * tile, 1e-9)
+        total += n_moved * width * np.ceil(refill / port) * port / refill
+    return total
 
 
 def _vector_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray, fused: np.ndarray) -> dict:
