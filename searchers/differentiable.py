@@ -179,6 +179,7 @@ class _BilevelSearch:
         net.train()
         net.set_active_subnet(cand.arch)
         gates = _gates(values, {n: w[picked[n]] for n, w in weights.items()}, self.choices, weights)
+        gates = {key: g.to(x.device) for key, g in gates.items()}  # α stays on the CPU; the supernet may not
         ce = F.cross_entropy(net(x, gates), y_true)
         probs = ({n: F.softmax(a, dim=0) for n, a in self.alpha.items()}
                  if self.owner.options["relaxation"] == "gdas" else weights)

@@ -53,6 +53,39 @@ def test_training_on_cuda_returns_cpu_weights_that_export():
     export_onnx(model)
 
 
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+def test_batches_on_cuda_are_the_cpu_batches_cut_on_the_device():
+    """The training split lives on the GPU and batches are cut and augmented there, from the same
+    CPU random stream: the same crops of the same images as on the CPU."""
+    from codesign.accuracy.devices import stage_split
+    from codesign.accuracy.training import batches
+
+    _, data = _tiny()
+    cfg = TrainConfig(batch_size=32, augment=True)
+    on_gpu = stage_split(data.train, torch.device("cuda", 0))
+    assert on_gpu.x.is_cuda
+    cpu = batches(data.train, cfg, torch.Generator().manual_seed(3), 5)
+    gpu = batches(on_gpu, cfg, torch.Generator().manual_seed(3), 5)
+    for (_, _, xc, yc), (_, _, xg, yg) in zip(cpu, gpu):
+        assert xg.is_cuda and torch.equal(xc, xg.cpu()) and torch.equal(yc, yg.cpu())
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
+def test_oneshot_and_differentiable_search_run_their_supernet_steps_on_cuda(tmp_path, smoke_run):
+    from codesign.search.loop import run_search
+
+    for name, extra in (("oneshot", {"steps": 6}), ("differentiable", {"steps": 4, "warmup_steps": 2,
+                                                                       "lambdas": [[0.5, 0.5]]})):
+        doc = SearchConfig.from_yaml("examples/smoke.yaml").to_dict()
+        doc["accuracy"]["checkpoint"] = str(smoke_run / "supernet.pt")
+        doc["accuracy"]["supernet"]["device"] = "cuda"
+        doc["searcher"] = {"name": name, "batch": 2, "candidates": 2, **extra}
+        doc["budget"] = {"trials": 2}
+        doc["measure"] = {"runtime": "none"}
+        state = run_search(SearchConfig.from_dict(doc), tmp_path / name, progress=False)
+        assert len(state.records) == 2 and all(o.metrics is not None for o in state.records)
+
+
 @pytest.mark.slow
 def test_a_ray_run_trains_its_supernet_as_one_ray_task(tmp_path):
     pytest.importorskip("ray")

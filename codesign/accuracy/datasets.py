@@ -248,13 +248,15 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 2, flip: bool = Fa
     """Random crop (zero padding of ``pad`` px) and optional horizontal flip, per image."""
     n, _, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    rows = (torch.arange(h)[None, :] + dy[:, None])  # (n, h)
-    cols = (torch.arange(w)[None, :] + dx[:, None])
-    out = padded[torch.arange(n)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None],
+    dev = x.device  # the offsets come from the CPU generator wherever x is: the same crops on every device
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(dev)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen).to(dev)
+    rows = (torch.arange(h, device=dev)[None, :] + dy[:, None])  # (n, h)
+    cols = (torch.arange(w, device=dev)[None, :] + dx[:, None])
+    out = padded[torch.arange(n, device=dev)[:, None, None, None],
+                 torch.arange(x.shape[1], device=dev)[None, :, None, None],
                  rows[:, None, :, None], cols[:, None, None, :]]
     if flip:
-        mask = torch.rand(n, generator=gen) < 0.5
+        mask = (torch.rand(n, generator=gen) < 0.5).to(dev)
         out[mask] = out[mask].flip(-1)
     return out

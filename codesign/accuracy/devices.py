@@ -5,6 +5,12 @@ On CUDA, training runs under ``torch.autocast`` mixed precision — bfloat16 whe
 it, else float16 with a gradient scaler — and trained weights come back to the CPU, so batch-norm
 recalibration, subnet extraction, quantization and export work the same whatever trained them. On the
 CPU nothing changes: no autocast, the same operations in the same order, the same results.
+
+Data: on CUDA a training split is copied to the device once when it fits (``RESIDENT_SHARE`` of the
+device's free memory), so batches are cut and augmented there with no host-to-device copy per step;
+a split too large for that stays in host memory and each batch is staged through pinned
+(page-locked) memory and copied asynchronously. The random streams (shuffling, crops, flips) come
+from the same CPU generator either way, so the batch sequence does not depend on the device.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import torch
 
 from ..checks import Checker
 from ..errors import Problem, ValidationError
+from .datasets import Split
 
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -84,6 +91,31 @@ class MixedPrecision:
     @property
     def name(self) -> str:
         return f"cuda autocast {str(self.dtype).replace('torch.', '')}" if self.enabled else "cpu float32"
+
+
+#: a split is kept on the GPU when its tensors take at most this share of the device's free memory
+RESIDENT_SHARE = 0.25
+
+
+def stage_split(split: Split, device: torch.device) -> Split:
+    """The split batches are cut from on ``device``: on CUDA a device copy when it fits (see the
+    module docstring), else the host split; on the CPU the split itself."""
+    if device.type != "cuda" or split.x.device == device:
+        return split
+    nbytes = split.x.numel() * split.x.element_size() + split.y.numel() * split.y.element_size()
+    free_bytes, _ = torch.cuda.mem_get_info(device)
+    if nbytes > RESIDENT_SHARE * free_bytes:
+        return split
+    return Split(split.x.to(device), split.y.to(device))
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device``; a host tensor bound for CUDA goes through pinned memory, asynchronously."""
+    if t.device == device:
+        return t
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

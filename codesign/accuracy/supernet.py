@@ -29,6 +29,7 @@ from ..errors import Problem, ValidationError
 from ..workload.model_builder import IBNNet
 from ..spaces.arch_space import ArchSpace
 from ..workload.from_arch import has_residual, se_channels
+from .devices import model_device, to_device
 
 
 CHECKPOINT_FORMAT = "codesign-supernet/2"  # 2: unexpanded blocks have weights of their own
@@ -313,8 +314,9 @@ def recalibrate_batch_norm(model: nn.Module, x: torch.Tensor, batch_size: int = 
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the calibration batches
     model.train()
+    device = model_device(model)
     for i in range(0, len(x), batch_size):
-        model(x[i:i + batch_size])
+        model(to_device(x[i:i + batch_size], device))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     return model.eval()

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from ..arch import ArchConfig
 from ..checks import Checker
 from .datasets import DataSet
+from .devices import MixedPrecision, resolve_device, stage_split, to_device
 from ..workload.model_builder import IBNNet
 from ..spaces.arch_space import ArchSpace
 from .supernet import Supernet, recalibrate_batch_norm
@@ -89,8 +90,6 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
                    progress: bool = False) -> SupernetTrainResult:
     """Train ``net`` with the sandwich rule on ``cfg.device`` (mixed precision on CUDA); its weights
     end on the CPU."""
-    from .devices import MixedPrecision, resolve_device
-
     device = resolve_device(cfg.device, "supernet.device")
     amp = MixedPrecision(device)
     net.to(device)
@@ -107,8 +106,8 @@ def train_supernet(net: Supernet, data: DataSet, cfg: SupernetTrainConfig = Supe
         torch.manual_seed(cfg.seed)
         net.train()
         warmup = int(cfg.warmup_fraction * cfg.steps)
-        for _, _, x, y in batches(data.train, tcfg, gen, cfg.steps):
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        for _, _, x, y in batches(stage_split(data.train, device), tcfg, gen, cfg.steps):
+            x, y = to_device(x, device), to_device(y, device)
             opt.zero_grad(set_to_none=True)
             if result.steps < warmup:
                 net.active = largest

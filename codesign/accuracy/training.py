@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from ..arch import ArchConfig
 from ..checks import Checker
 from .datasets import DataSet, Split, augment
-from .devices import MixedPrecision, check_device, model_device, resolve_device
+from .devices import MixedPrecision, check_device, model_device, resolve_device, stage_split, to_device
 from ..workload.model_builder import build_model
 
 #: called after every epoch with (epoch, validation accuracy); return False to stop (successive halving)
@@ -114,8 +114,8 @@ def accuracy(model: nn.Module, split: Split, batch_size: int = 512) -> float:
     device = model_device(model)
     correct = 0
     for i in range(0, len(split), batch_size):
-        x = split.x[i:i + batch_size].to(device, non_blocking=True)
-        correct += int((model(x).argmax(1).cpu() == split.y[i:i + batch_size]).sum())
+        x = to_device(split.x[i:i + batch_size], device)
+        correct += int((model(x).argmax(1).cpu() == split.y[i:i + batch_size].cpu()).sum())
     return correct / max(len(split), 1)
 
 
@@ -136,7 +136,7 @@ def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int):
     while done < steps:
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
+            idx = perm[i:i + cfg.batch_size].to(split.x.device)
             x = split.x[idx]
             if cfg.augment:
                 x = augment(x, gen)
@@ -165,9 +165,9 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
     bar = tqdm(total=steps, desc="train", disable=not progress, leave=False)
     with torch.random.fork_rng(devices=[]), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)
-        for epoch, end_of_epoch, x, y in batches(data.train, cfg, gen, steps):
+        for epoch, end_of_epoch, x, y in batches(stage_split(data.train, device), cfg, gen, steps):
             model.train()
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = to_device(x, device), to_device(y, device)
             with amp.autocast():
                 loss = F.cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)

@@ -5,6 +5,9 @@ analytical cost model and reward of the run.
 The supernet is the run's checkpoint, trained further here on the candidates the controller
 samples (TuNAS interleaves weight and controller updates); the run's checkpoint on disk is left as
 it was, so the final front is re-evaluated at the run's configured fidelity.
+
+It runs on the supernet section's ``device`` (``auto``: CUDA when present), weight steps under the
+same mixed precision as supernet training; validation batches are handed out on that device.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from ..spaces.hp_space import HyperParams
 from ..candidate import Candidate
 from ..layer import workload_totals
 from ..spaces.joint_space import JointSpace
+from ..accuracy.devices import MixedPrecision, resolve_device, stage_split, to_device
 from ..accuracy.training import batches, make_optimizer
 from ..workload.from_arch import arch_workload
 from ..accuracy.sources import load_supernet, load_search_data, supernet_path
@@ -34,9 +38,13 @@ class OneShotContext:
         self.net = load_supernet(supernet_path(cfg, run_dir), joint.arch)
         tcfg = cfg.accuracy.supernet.as_train_config()
         self.tcfg = tcfg.__class__(**{**tcfg.to_dict(), "lr": tcfg.lr * 0.1})  # fine-tuning a trained supernet
+        self.device = resolve_device(self.tcfg.device, "accuracy.supernet.device")
+        self.amp = MixedPrecision(self.device)
+        self.net.to(self.device)
         self.opt = make_optimizer(self.net.parameters(), self.tcfg)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self._batches = batches(self.data.train, self.tcfg, self.gen, 10**9)
+        self._batches = batches(stage_split(self.data.train, self.device), self.tcfg, self.gen, 10**9)
+        self._val = stage_split(self.data.val, self.device)
         self.val_batch = val_batch
 
     def train_step(self, arch: ArchConfig, hp: HyperParams | None = None) -> float:
@@ -45,6 +53,7 @@ class OneShotContext:
         fine-tuning here), weight decay and label smoothing; batch, optimizer and augmentation stay
         the supernet's."""
         _, _, x, y = next(self._batches)
+        x, y = to_device(x, self.device), to_device(y, self.device)
         given = hp.as_dict() if hp is not None else {}
         for group in self.opt.param_groups:
             group["lr"] = given["lr"] * 0.1 if "lr" in given else self.tcfg.lr
@@ -52,16 +61,18 @@ class OneShotContext:
         self.net.train()
         self.net.set_active_subnet(arch)
         self.opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.net(x), y, label_smoothing=given.get("label_smoothing", self.tcfg.label_smoothing))
-        loss.backward()
-        self.opt.step()
+        with self.amp.autocast():
+            loss = F.cross_entropy(self.net(x), y, label_smoothing=given.get("label_smoothing", self.tcfg.label_smoothing))
+        self.amp.backward(loss)
+        self.amp.step(self.opt)
         return float(loss.detach())
 
     def val_batch_tensors(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images, labels) of validation batch ``step`` (``val_batch`` images drawn by the step's seed)."""
-        val = self.data.val
-        idx = torch.from_numpy(np.random.default_rng(step).permutation(len(val))[:self.val_batch])
-        return val.x[idx], val.y[idx]
+        """(images, labels) of validation batch ``step`` (``val_batch`` images drawn by the step's seed),
+        on the context's device."""
+        val = self._val
+        idx = torch.from_numpy(np.random.default_rng(step).permutation(len(val))[:self.val_batch]).to(val.x.device)
+        return to_device(val.x[idx], self.device), to_device(val.y[idx], self.device)
 
     @torch.no_grad()
     def val_accuracy(self, arch: ArchConfig, step: int) -> float:
@@ -69,7 +80,8 @@ class OneShotContext:
         x, y = self.val_batch_tensors(step)
         self.net.train()  # normalise with the batch's own statistics: running ones belong to other subnets
         self.net.set_active_subnet(arch)
-        return float((self.net(x).argmax(1) == y).float().mean())
+        with self.amp.autocast():
+            return float((self.net(x).argmax(1) == y).float().mean())
 
     def hardware(self, cand: Candidate) -> dict[str, float]:
         """Hardware cost of ``cand`` from the run's cost-model backend (its latency, energy, area)."""
