@@ -47,25 +47,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.bench_io import publish  # noqa: E402
+from codesign.testing import TOY_OBJECTIVES, TOY_SPACE, toy_evaluator  # noqa: E402
 
 CHEAP_TRIALS, PROXY_TRIALS, PROXY_STEPS, KILLS, WORKER_KILL_TRIALS = 64, 16, 40, 10, 48
 #: proxy trials asked per batch, whatever the workers: 1 and 2 workers run the same trials, and the
 #: batch barrier (the loop tells a searcher a batch's results together) idles a worker less often
 PROXY_BATCH = 8
-SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(4)}
-LEVEL = {"none": 0, "narrow": 1, "mid": 2, "wide": 3}
-
-
-def cheap(candidate) -> dict[str, float]:
-    levels = [LEVEL[v] for v in candidate.as_dict().values()]
-    return {"accuracy": 0.5 + sum((i + 1) * lv for i, lv in enumerate(levels)) / 60,
-            "measured_latency_ms": 1.0 + sum(levels) ** 1.5}
-
-
 def _cheap_study(run_dir: Path, storage: str | None = None, name: str = "scale"):
     from codesign import CategoricalSpace, Study
 
-    return Study(CategoricalSpace(SPACE), cheap, ["accuracy", {"metric": "measured_latency_ms", "reference": 100.0}],
+    return Study(CategoricalSpace(TOY_SPACE), toy_evaluator, TOY_OBJECTIVES,
                  searcher="random", run_dir=run_dir, storage=storage, name=name, seed=0, batch=8)
 
 

@@ -11,21 +11,12 @@ import pytest
 from codesign import CategoricalSpace, Study
 from codesign.errors import CodesignError, ValidationError
 from codesign.search import store as store_mod
+from codesign.testing import TOY_OBJECTIVES, TOY_SPACE, toy_evaluator
 
 from postgres_server import PASSWORD, PostgresServer
 
-SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(4)}
-LEVEL = {"none": 0, "narrow": 1, "mid": 2, "wide": 3}
-
-
-def toy(candidate) -> dict[str, float]:
-    levels = [LEVEL[v] for v in candidate.as_dict().values()]
-    return {"accuracy": 0.5 + sum((i + 1) * lv for i, lv in enumerate(levels)) / 60,
-            "measured_latency_ms": 1.0 + sum(levels) ** 1.5}
-
-
 def study(run_dir, storage=None, name="pg", searcher="evolution") -> Study:
-    return Study(CategoricalSpace(SPACE), toy, ["accuracy", {"metric": "measured_latency_ms", "reference": 100.0}],
+    return Study(CategoricalSpace(TOY_SPACE), toy_evaluator, TOY_OBJECTIVES,
                  searcher=searcher, run_dir=run_dir, storage=storage, name=name, seed=4, batch=4,
                  searcher_options={"population": 8, "sample": 3})
 
