@@ -11,7 +11,10 @@ epochs, and each rung promotes the
 best ``1/eta`` to the next (best: non-dominated rank over the objectives — hardware metrics are exact
 at every rung — feasible before infeasible, ties by the scalar reward). Every evaluation is a trial;
 one below ``max_epochs`` is stored as PRUNED with its epochs and metrics (off the front), a candidate
-promoted to the next rung is evaluated again there (trained from scratch for the longer schedule).
+promoted to the next rung is evaluated again there. With the built-in proxy training a rung trains
+the first epochs of the full schedule and pauses, and the promoted candidate continues from the
+pause (:mod:`codesign.accuracy.rung_checkpoints`), so a candidate that reaches the top rung has cost
+``max_epochs`` of training, not the sum of its rungs, and ends exactly as if trained straight through.
 
 A new candidate comes from the TPE model of the largest rung holding at least ``min_points``
 results (random until one does), as BOHB does; candidates already proposed are not proposed again.

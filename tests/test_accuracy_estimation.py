@@ -106,6 +106,44 @@ def test_early_stopping_hook_for_successive_halving(synthetic):
     assert res.stopped_early and seen == [0, 1] and len(res.history) == 2
 
 
+def test_a_paused_and_continued_training_ends_as_one_trained_straight(synthetic, tmp_path):
+    """A multi-fidelity rung pauses after 2 of 5 epochs; continued from the saved pause (through the
+    rung cache on disk, as a promoted candidate is), the run ends bit for bit where a straight one does."""
+    from codesign.accuracy.rung_checkpoints import RungCheckpoints
+
+    arch = TINY_SPACE.sample(np.random.default_rng(3))
+    cfg = TrainConfig(epochs=5, batch_size=32, seed=2)
+    straight, res = train(arch, synthetic, cfg)
+    _, paused = train(arch, synthetic, cfg, stop_after_epochs=2)
+    assert paused.checkpoint.epochs_done == 2 and paused.history == res.history[:2]
+    cache = RungCheckpoints(tmp_path)
+    cache.save("k" * 20, paused.checkpoint)
+    assert cache.deepest_below("k" * 20, 2) is None
+    model, cont = train(arch, synthetic, cfg, resume=cache.deepest_below("k" * 20, 5))
+    assert cont.history == res.history and cont.steps == res.steps and cont.checkpoint is None
+    assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), model.state_dict().values()))
+    (tmp_path / f"{'b' * 20}-e1.pt").write_bytes(b"half a file")  # a killed writer's leftovers: a miss, no error
+    assert cache.deepest_below("b" * 20, 5) is None
+
+
+def test_the_rung_cache_keeps_to_its_size_by_evicting_the_oldest_pauses(synthetic, tmp_path):
+    import os
+
+    from codesign.accuracy.rung_checkpoints import RungCheckpoints
+
+    arch = TINY_SPACE.sample(np.random.default_rng(4))
+    _, paused = train(arch, synthetic, TrainConfig(epochs=3, batch_size=32), stop_after_epochs=1)
+    one = RungCheckpoints(tmp_path / "probe")
+    one.save("a" * 20, paused.checkpoint)
+    size = (tmp_path / "probe" / f"{'a' * 20}-e1.pt").stat().st_size
+    cache = RungCheckpoints(tmp_path / "cache", max_bytes=2 * size + 10)
+    for i, key in enumerate(("a" * 20, "b" * 20, "c" * 20)):
+        cache.save(key, paused.checkpoint)
+        os.utime(tmp_path / "cache" / f"{key}-e1.pt", (1000 + i, 1000 + i))
+    cache.save("d" * 20, paused.checkpoint)
+    assert sorted(p.name[0] for p in (tmp_path / "cache").glob("*.pt")) == ["c", "d"]
+
+
 def test_training_runs_on_the_thread_budget_it_is_given_and_restores_torchs(synthetic):
     arch = TINY_SPACE.sample(np.random.default_rng(2))
     before = torch.get_num_threads()

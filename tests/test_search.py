@@ -197,6 +197,26 @@ def test_bohb_trains_each_rung_for_its_epochs_and_keeps_the_full_budget_from_the
     assert summary["trials_settled"] == 6 and summary["trials_pruned"] == sum(t.state == "PRUNED" for t in rows)
 
 
+def test_a_promoted_bohb_candidate_continues_its_rung_and_ends_as_if_trained_straight(tmp_path):
+    """The 1-epoch rung pauses a 3-epoch schedule; the promoted candidate trains on from the pause
+    for 2 more epochs and ends with exactly the accuracy of a plain 3-epoch training. The spent pause
+    is deleted (so it was used); those of the stopped candidates stay in the cache."""
+    from codesign.accuracy.sources import ProxyAccuracy
+
+    cfg = bohb_config()
+    state = run_search(cfg, tmp_path / "run", progress=False)
+    rows = state.store.trials()
+    rung = {t.candidate: t for t in rows if t.values["fidelity"] == 1}
+    promoted = [t for t in rows if t.values["fidelity"] == 3 and t.candidate in rung]
+    assert len(promoted) == 1
+    (top,) = promoted
+    cand = state.space.decode({k: v for k, v in top.values.items() if k != "fidelity"})
+    straight = ProxyAccuracy(cfg, state.space.arch, tmp_path / "elsewhere")(cand.arch)
+    assert top.metrics["accuracy"] == straight["accuracy"]
+    kept = sorted(p.name.split("-e")[1] for p in (tmp_path / "run" / "rung_checkpoints").glob("*.pt"))
+    assert kept == ["1.pt"] * (len(rung) - 1)
+
+
 @pytest.mark.parametrize("accuracy, options, field", [
     ({"fidelity": "supernet"}, {}, "accuracy.fidelity"),
     ({"fidelity": "proxy", "train": {"steps": 20}}, {}, "accuracy.train.steps"),

@@ -15,6 +15,7 @@ one of its (one-hot) features.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ from ..search.config import SearchConfig
 from ..search.executors import RayExecutor
 from searchers.base import trains_supernet
 from .predictor import AccuracyPredictor
+from .rung_checkpoints import DIR_NAME as RUNG_DIR, RungCheckpoints, rung_key
+from .training import TrainConfig, train
 
 SAMPLES_FORMAT = "codesign.accuracy_samples.v1"
 
@@ -142,19 +145,36 @@ class _Quantizing:
 
 
 class ProxyAccuracy(_Quantizing):
+    def __init__(self, cfg: SearchConfig, space: ArchSpace, run_dir: Path):
+        super().__init__(cfg, space)
+        self.rungs = RungCheckpoints(Path(run_dir) / RUNG_DIR)
+
     def __call__(self, arch: ArchConfig, hp: HyperParams | None = None, epochs: int | None = None) -> dict[str, float]:
         """Validation accuracy after training ``arch`` with the run's recipe, overridden by the
-        candidate's hyperparameters ``hp`` and, for a multi-fidelity searcher's rung, by ``epochs``
-        (the cosine schedule then spans those epochs)."""
-        from dataclasses import replace
-
-        from .training import train
-
+        candidate's hyperparameters ``hp``. A multi-fidelity searcher's rung (``epochs``) trains the
+        first ``epochs`` epochs of the full schedule, continuing the candidate's lower rung where its
+        pause is stored (:mod:`codesign.accuracy.rung_checkpoints`); a rung beyond the recipe's
+        epochs, or a recipe counted in steps, trains from scratch on a schedule of ``epochs``."""
         recipe = self.cfg.accuracy.train if hp is None else hp.apply(self.cfg.accuracy.train)
-        if epochs is not None:
-            recipe = replace(recipe, epochs=int(epochs), steps=None)
-        model, res = train(arch.as_float(), self.data, recipe)
+        if epochs is None:
+            model, res = train(arch.as_float(), self.data, recipe)
+            return self.scores(model.eval(), arch, res.val_accuracy)
+        epochs = int(epochs)
+        if recipe.steps is not None or epochs > recipe.epochs:
+            model, res = train(arch.as_float(), self.data, replace(recipe, epochs=epochs, steps=None))
+        else:
+            model, res = self._rung(arch, hp, recipe, epochs)
         return self.scores(model.eval(), arch, res.val_accuracy)
+
+    def _rung(self, arch: ArchConfig, hp: HyperParams | None, recipe: TrainConfig, epochs: int):
+        key = rung_key(arch.to_string(), hp.to_string() if hp is not None else None, recipe)
+        resume = self.rungs.deepest_below(key, epochs)
+        model, res = train(arch.as_float(), self.data, recipe, stop_after_epochs=epochs, resume=resume)
+        if res.checkpoint is not None:
+            self.rungs.save(key, res.checkpoint)
+        if resume is not None:
+            self.rungs.drop_below(key, resume.epochs_done + 1)
+        return model, res
 
 
 class SupernetAccuracy(_Quantizing):
@@ -192,7 +212,7 @@ class PredictorAccuracy:
 def accuracy_source(cfg: SearchConfig, space: ArchSpace, run_dir: Path):
     fid = cfg.accuracy.fidelity
     if fid == "proxy":
-        return ProxyAccuracy(cfg, space)
+        return ProxyAccuracy(cfg, space, run_dir)
     if fid == "supernet":
         return SupernetAccuracy(cfg, space, run_dir)
     return PredictorAccuracy(cfg, space, run_dir)

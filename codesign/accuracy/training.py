@@ -105,6 +105,7 @@ class TrainResult:
     stopped_early: bool = False
     history: list[tuple[int, float]] = field(default_factory=list)
     device: str = "cpu float32"  # where and in which precision it trained
+    checkpoint: TrainCheckpoint | None = None  # set when paused by ``train(stop_after_epochs=...)``
 
 
 @torch.no_grad()
@@ -129,10 +130,10 @@ def total_steps(cfg: TrainConfig, n_train: int) -> int:
     return cfg.steps or cfg.epochs * math.ceil(n_train / cfg.batch_size)
 
 
-def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int):
-    """Shuffled mini-batches (augmented when configured), epoch after epoch, ``steps`` in all.
-    Yields ``(epoch, end_of_epoch, x, y)``."""
-    n, done, epoch = len(split), 0, 0
+def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int, first_epoch: int = 0):
+    """Shuffled mini-batches (augmented when configured), epoch after epoch, ``steps`` in all,
+    numbering epochs from ``first_epoch``. Yields ``(epoch, end_of_epoch, x, y)``."""
+    n, done, epoch = len(split), 0, first_epoch
     while done < steps:
         perm = torch.randperm(n, generator=gen)
         for i in range(0, n, cfg.batch_size):
@@ -147,10 +148,33 @@ def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int):
         epoch += 1
 
 
+@dataclass
+class TrainCheckpoint:
+    """A training run paused at the end of an epoch, everything needed to continue it exactly:
+    weights, optimizer and schedule state, the batch generator's and torch's random state, and the
+    result so far (CPU tensors; ``torch.save`` / ``torch.load(weights_only=False)``-able)."""
+
+    epochs_done: int
+    model: dict
+    optimizer: dict
+    schedule: dict
+    batch_rng: torch.Tensor
+    torch_rng: torch.Tensor
+    steps: int
+    images_seen: int
+    history: list[tuple[int, float]]
+
+
 def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = TrainConfig(),
-          on_epoch: EpochHook | None = None, progress: bool = False) -> tuple[nn.Module, TrainResult]:
+          on_epoch: EpochHook | None = None, progress: bool = False, *, stop_after_epochs: int | None = None,
+          resume: TrainCheckpoint | None = None) -> tuple[nn.Module, TrainResult]:
     """Train ``model`` (or a fresh network of an ``ArchConfig``, initialised from ``cfg.seed``) on
-    ``cfg.device``; the trained model is returned on the CPU."""
+    ``cfg.device``; the trained model is returned on the CPU.
+
+    ``stop_after_epochs``: pause after that many epochs of ``cfg``'s schedule (the learning rate
+    follows the whole schedule) and return the pause as ``result.checkpoint``; ``resume``: continue
+    such a pause. Paused and continued, a run ends with the weights of one trained straight through
+    (on the CPU, bit for bit)."""
     if isinstance(model, ArchConfig):
         model = build_model(model, seed=cfg.seed)
     device = resolve_device(cfg.device, "train.device")
@@ -161,11 +185,16 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
     opt = make_optimizer(model.parameters(), cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     result = TrainResult(0.0, 0.0, 0, 0)
+    if resume is not None:
+        _restore(resume, model, opt, sched, gen, result)
     start = time.perf_counter()
-    bar = tqdm(total=steps, desc="train", disable=not progress, leave=False)
+    bar = tqdm(total=steps, initial=result.steps, desc="train", disable=not progress, leave=False)
     with torch.random.fork_rng(devices=[]), torch_threads(cfg.threads):
         torch.manual_seed(cfg.seed)
-        for epoch, end_of_epoch, x, y in batches(stage_split(data.train, device), cfg, gen, steps):
+        if resume is not None:
+            torch.set_rng_state(resume.torch_rng)
+        first = resume.epochs_done if resume is not None else 0
+        for epoch, end_of_epoch, x, y in batches(stage_split(data.train, device), cfg, gen, steps - result.steps, first):
             model.train()
             x, y = to_device(x, device), to_device(y, device)
             with amp.autocast():
@@ -181,6 +210,9 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
                 acc = accuracy(model, data.val)
                 result.history.append((epoch, acc))
                 bar.set_postfix(val_acc=f"{acc:.3f}", loss=f"{loss.item():.3f}")
+                if stop_after_epochs is not None and epoch + 1 >= stop_after_epochs and result.steps < steps:
+                    result.checkpoint = _pause(epoch + 1, model, opt, sched, gen, result)
+                    break
                 if on_epoch is not None and on_epoch(epoch, acc) is False:
                     result.stopped_early = True
                     break
@@ -189,3 +221,28 @@ def train(model: nn.Module | ArchConfig, data: DataSet, cfg: TrainConfig = Train
     result.seconds = time.perf_counter() - start
     result.device = amp.name
     return model.cpu(), result
+
+
+def _cpu(tree):
+    """``tree`` (a state dict, nested) with every tensor copied to the CPU."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu().clone()
+    if isinstance(tree, dict):
+        return {k: _cpu(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_cpu(v) for v in tree]
+    return tree
+
+
+def _pause(epochs_done: int, model: nn.Module, opt, sched, gen: torch.Generator, result: TrainResult) -> TrainCheckpoint:
+    return TrainCheckpoint(epochs_done, _cpu(model.state_dict()), _cpu(opt.state_dict()), sched.state_dict(),
+                           gen.get_state(), torch.get_rng_state(), result.steps, result.images_seen,
+                           list(result.history))
+
+
+def _restore(ckpt: TrainCheckpoint, model: nn.Module, opt, sched, gen: torch.Generator, result: TrainResult) -> None:
+    model.load_state_dict(ckpt.model)
+    opt.load_state_dict(ckpt.optimizer)  # moves the state to the parameters' device
+    sched.load_state_dict(ckpt.schedule)
+    gen.set_state(ckpt.batch_rng)
+    result.steps, result.images_seen, result.history = ckpt.steps, ckpt.images_seen, list(ckpt.history)
