@@ -88,6 +88,25 @@ def test_image_folder_and_its_errors(tmp_path):
         load_dataset("imagenet")
 
 
+def test_a_large_image_folder_is_decoded_by_worker_processes_in_file_order(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from codesign.accuracy import datasets
+
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(6):
+            Image.new("RGB", (20, 20), (i * 40, 10 if cls == "cat" else 90, 200)).save(tmp_path / cls / f"{i}.png")
+    serial = load_dataset("folder", path=tmp_path, resolution=16)
+    monkeypatch.setattr(datasets, "FOLDER_PARALLEL_FROM", 4)
+    monkeypatch.setattr(datasets, "FOLDER_BATCH", 3)
+    parallel = load_dataset("folder", path=tmp_path, resolution=16)
+    assert torch.equal(serial.train.x, parallel.train.x) and torch.equal(serial.test.y, parallel.test.y)
+    (tmp_path / "dog" / "3.png").write_bytes(b"truncated")
+    with pytest.raises(ValidationError, match=r"dog/3\.png.*not a readable image"):
+        load_dataset("folder", path=tmp_path)
+
+
 def test_proxy_training_learns_and_is_deterministic(synthetic):
     arch = TINY_SPACE.sample(np.random.default_rng(0))
     cfg = TrainConfig(epochs=4, batch_size=32, seed=5)
@@ -151,7 +170,7 @@ def test_training_runs_on_the_thread_budget_it_is_given_and_restores_torchs(synt
     train(arch, synthetic, TrainConfig(epochs=1, batch_size=32, threads=1),
           on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
     assert during == [1] and torch.get_num_threads() == before
-    from codesign.accuracy.training import available_cores
+    from codesign.accuracy.threads import available_cores
     train(arch, synthetic, TrainConfig(epochs=1, batch_size=32),
           on_epoch=lambda epoch, acc: during.append(torch.get_num_threads()) or True)
     assert during[-1] == available_cores()                   # default: the cores this process may use

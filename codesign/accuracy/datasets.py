@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import Problem, ValidationError
+from .threads import available_cores
 
 DATASETS = ("digits", "digits_distorted", "cifar10", "folder", "synthetic")
 DISTORTED_COPIES = 4
@@ -189,25 +190,58 @@ def _class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir())
 
 
-def _image_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    from PIL import Image, UnidentifiedImageError
+#: images per decoding batch, and the folder size from which decoding runs in worker processes
+FOLDER_BATCH, FOLDER_PARALLEL_FROM = 256, 512
 
+
+class _FolderImages(torch.utils.data.Dataset):
+    """The files of an image folder, decoded with Pillow to 64×64 RGB (C, H, W) float arrays in [0, 1];
+    an unreadable file becomes its error text (raised by the reading process, naming the file)."""
+
+    def __init__(self, files: list[Path]):
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(self.files[i]) as im:
+                arr = np.asarray(im.convert("RGB").resize((64, 64)), dtype=np.float32) / 255.0
+        except (UnidentifiedImageError, OSError) as exc:
+            return f"not a readable image ({exc})"
+        return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+
+def _collate(items: list):
+    return items
+
+
+def _image_folder(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """An image folder decoded once into memory, a large one by DataLoader worker processes (up to
+    4, in file order). Training then cuts batches from memory (on CUDA: from the device, or staged
+    through pinned memory, see :mod:`codesign.accuracy.devices`)."""
     classes = _class_folders(root)
     if len(classes) < 2:
         raise ValidationError(Problem(str(root), f"expected one sub-folder per class (at least 2), found {len(classes)}"))
-    xs, ys = [], []
+    files, ys = [], []
     for label, folder in enumerate(classes):
-        files = sorted(f for f in folder.iterdir() if f.is_file())
-        if not files:
+        found = sorted(f for f in folder.iterdir() if f.is_file())
+        if not found:
             raise ValidationError(Problem(str(folder), "class folder holds no images"))
-        for f in files:
-            try:
-                with Image.open(f) as im:
-                    arr = np.asarray(im.convert("RGB").resize((64, 64)), dtype=np.float32) / 255.0
-            except (UnidentifiedImageError, OSError) as exc:
-                raise ValidationError(Problem(str(f), f"not a readable image ({exc})")) from None
-            xs.append(arr.transpose(2, 0, 1))
-            ys.append(label)
+        files += found
+        ys += [label] * len(found)
+    workers = min(4, available_cores()) if len(files) >= FOLDER_PARALLEL_FROM else 0
+    loader = torch.utils.data.DataLoader(_FolderImages(files), batch_size=FOLDER_BATCH, num_workers=workers,
+                                         collate_fn=_collate)
+    xs = []
+    for batch in loader:
+        for item in batch:
+            if isinstance(item, str):
+                raise ValidationError(Problem(str(files[len(xs)]), item))
+            xs.append(item.numpy())
     return np.stack(xs), np.asarray(ys)
 
 

@@ -17,7 +17,8 @@ from .devices import MixedPrecision, resolve_device, stage_split, to_device
 from ..workload.model_builder import IBNNet
 from ..spaces.arch_space import ArchSpace
 from .supernet import Supernet, recalibrate_batch_norm
-from .training import TrainConfig, accuracy, batches, make_optimizer, torch_threads
+from .threads import torch_threads
+from .training import TrainConfig, accuracy, batches, make_optimizer
 
 
 @dataclass(frozen=True)

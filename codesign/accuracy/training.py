@@ -1,11 +1,9 @@
 """Proxy training of a stand-alone network: a fixed budget, deterministic on CPU under a seed."""
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -16,35 +14,12 @@ from tqdm.auto import tqdm
 from ..arch import ArchConfig
 from ..checks import Checker
 from .datasets import DataSet, Split, augment
+from .threads import torch_threads
 from .devices import MixedPrecision, check_device, model_device, resolve_device, stage_split, to_device
 from ..workload.model_builder import build_model
 
 #: called after every epoch with (epoch, validation accuracy); return False to stop (successive halving)
 EpochHook = Callable[[int, float], bool]
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask; all cores where there is none)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[int]:
-    """Run the block with torch's intra-op threads set to ``threads`` (default: the cores this process
-    may use), restored afterwards. Inter-op threads are set too where torch still allows it (once per
-    process, before any parallel work)."""
-    n = threads or available_cores()
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    with contextlib.suppress(RuntimeError):  # "cannot set number of interop threads after parallel work has started"
-        torch.set_num_interop_threads(n)
-    try:
-        yield n
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
