@@ -248,16 +248,22 @@ def main() -> None:
                     help="only the differentiable-vs-evolution and BOHB-vs-TPE comparisons (own section)")
     ap.add_argument("--multi-fidelity-seeds", type=int, default=0, metavar="N",
                     help="only BOHB (Hyperband and successive-halving brackets) against TPE over N seeds (own section)")
+    ap.add_argument("--multi-fidelity-variants", default="bohb,bohb_sh",
+                    help="with --multi-fidelity-seeds: the BOHB variants, comma-separated (bohb, bohb_sh)")
     args = ap.parse_args()
     if args.make_samples:
         make_samples(args.checkpoint)
         return
     if args.multi_fidelity_seeds:
         start = time.perf_counter()
-        results = {**bohb_vs_tpe(args.quick, tuple(range(args.multi_fidelity_seeds)), ("bohb", "bohb_sh")),
+        variants = tuple(v for v in args.multi_fidelity_variants.split(",") if v)
+        if not variants or set(variants) - {"bohb", "bohb_sh"}:
+            ap.error(f"--multi-fidelity-variants: expected bohb and/or bohb_sh, got {args.multi_fidelity_variants!r}")
+        results = {**bohb_vs_tpe(args.quick, tuple(range(args.multi_fidelity_seeds)), variants),
                    "seconds": round(time.perf_counter() - start, 1)}
         publish("Search: BOHB vs TPE" + (" (quick)" if args.quick else ""), results,
                 f"python benchmarks/search.py --multi-fidelity-seeds {args.multi_fidelity_seeds}"
+                + (f" --multi-fidelity-variants {','.join(variants)}" if variants != ("bohb", "bohb_sh") else "")
                 + (" --quick" if args.quick else ""), notes=MULTI_FIDELITY_NOTES)
         return
     if args.one_shot_and_multi_fidelity:
