@@ -66,8 +66,9 @@ for _df, _i in DATAFLOW_ID.items():
 BOUNDS = np.array(["compute", "dram", "global_buffer", "vector"])
 
 
-def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unroll factors ``u`` (M, 8) and temporal trip counts ``t`` (M, 8) for each row."""
+def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unroll factors ``u`` (M, 8) over all ``axes``, temporal trip counts ``t`` (M, 8), and the
+    unroll factors over the first two axes alone (the PE array, without the MAC lanes inside a PE)."""
     m = dims.shape[0]
     rows = np.arange(m)
     u = np.ones_like(dims)
@@ -83,7 +84,9 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
         f = np.minimum(rem[rows, dim], size)
         u[rows, dim] *= f
         rem[rows, dim] = np.ceil(rem[rows, dim] / f)
-    return u, rem
+        if axis == 1:
+            u_array = u.copy()
+    return u, rem, u_array
 
 
 def layer_costs(L: LayerArrays, A: AccelArrays, detail: bool = True) -> dict:
@@ -149,7 +152,7 @@ def _finish(compute, dram_b, gb_b, vec, L: LayerArrays, A: AccelArrays, util, en
 def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     dims = L.dims
     n, kg, cg, g, p, q, r, s = (dims[:, i] for i in range(8))
-    u, t = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
+    u, t, u_array = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
     compute = np.prod(t, axis=1)
     size_w = kg * cg * g * r * s
     size_o = n * kg * g * p * q
@@ -176,10 +179,13 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
 
     # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
+    # PEs along K use the same inputs: the global buffer broadcasts them, and each PE's local buffer
+    # holds, writes and reads its own copy (ZigZag's count for a memory not shared across the array)
+    dup = u_array[:, K][:, None]
     lb_total = (A.lb_bytes * A.rows * A.cols)[:, None]
-    held = np.clip(lb_total / np.maximum(size_i[:, None] * prec, 1.0), 0.0, 1.0)
+    held = np.clip(lb_total / dup / np.maximum(size_i[:, None] * prec, 1.0), 0.0, 1.0)
     t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
-    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec, 0.0)
+    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec * dup, 0.0)
     gb_opts = (t_w + t_i_gb) * prec + t_o * psum_b
     # Register file (pJ): every MAC reads its weight and input from their shares and reads and writes
     # its partial sum (Eyeriss and ZigZag count the same), plus the writes that fill the RF from the
