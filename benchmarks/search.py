@@ -218,7 +218,9 @@ def _seed_mean_curves(runs: dict, names: tuple[str, ...], seeds: tuple[int, ...]
     """Per searcher, the first second (on a 1 s grid of cumulative evaluation time) at which its
     hypervolume averaged over the seeds reaches TPE's seed-averaged hypervolume at the end (``None``
     if it never does): anytime curves averaged over seeds, as the multi-fidelity papers plot them."""
-    grid = np.arange(0.0, wall_s + 1.0, 1.0)
+    # the last trial of a run may end a little after wall_s of cumulative evaluation: the grid covers it
+    end = max([wall_s] + [sec[-1] for sec, _ in runs.values() if sec])
+    grid = np.arange(0.0, np.ceil(end) + 1.0, 1.0)
 
     def curve(name: str, seed: int) -> np.ndarray:
         sec, hv = runs[name, seed]
