@@ -36,16 +36,16 @@ def test_the_hp_part_adds_searchable_choices_and_a_key_that_reads_back():
 
 
 def test_proxy_training_uses_each_candidates_hyperparameters(tmp_path, monkeypatch):
-    from codesign.accuracy import training
+    from codesign.accuracy import sources
 
     recipes = []
-    real = training.train
+    real = sources.train
 
     def spy(model, data, cfg, *args, **kwargs):
         recipes.append(cfg)
         return real(model, data, cfg, *args, **kwargs)
 
-    monkeypatch.setattr(training, "train", spy)
+    monkeypatch.setattr(sources, "train", spy)
     state = run_search(config(), tmp_path / "run", progress=False)
     assert len(recipes) == 4
     for rec, recipe in zip(state.records, recipes):

@@ -26,6 +26,7 @@ from .training import TrainCheckpoint, TrainConfig
 DIR_NAME = "rung_checkpoints"
 #: bytes the folder may hold before the oldest files are evicted (1 GiB)
 MAX_BYTES = 1 << 30
+_FIELDS = tuple(TrainCheckpoint.__dataclass_fields__)
 _FILE = re.compile(r"^(?P<key>[0-9a-f]{20})-e(?P<epochs>\d+)\.pt$")
 
 
@@ -44,12 +45,11 @@ class RungCheckpoints:
         found = sorted(((int(m["epochs"]), p) for p in self._files() if (m := _FILE.match(p.name))
                         and m["key"] == key and int(m["epochs"]) < epochs), reverse=True)
         for _, path in found:
-            try:
-                ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+            try:  # plain tensors, numbers and containers only: nothing in the file can run code
+                doc = torch.load(str(path), map_location="cpu", weights_only=True)
+                return TrainCheckpoint(**{name: doc[name] for name in _FIELDS})
             except Exception:  # a half-written or foreign file: the cache just misses
                 continue
-            if isinstance(ckpt, TrainCheckpoint):
-                return ckpt
         return None
 
     def save(self, key: str, ckpt: TrainCheckpoint) -> None:
@@ -57,7 +57,7 @@ class RungCheckpoints:
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"{key}-e{ckpt.epochs_done}.pt"
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(ckpt, str(tmp))
+        torch.save({name: getattr(ckpt, name) for name in _FIELDS}, str(tmp))
         os.replace(tmp, path)
         self._evict()
 

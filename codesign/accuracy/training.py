@@ -127,7 +127,8 @@ def batches(split: Split, cfg: TrainConfig, gen: torch.Generator, steps: int, fi
 class TrainCheckpoint:
     """A training run paused at the end of an epoch, everything needed to continue it exactly:
     weights, optimizer and schedule state, the batch generator's and torch's random state, and the
-    result so far (CPU tensors; ``torch.save`` / ``torch.load(weights_only=False)``-able)."""
+    result so far (CPU tensors, numbers and lists: stored field by field as a plain dict, loadable
+    with ``torch.load(weights_only=True)``)."""
 
     epochs_done: int
     model: dict
