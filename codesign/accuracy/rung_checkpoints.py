@@ -42,9 +42,7 @@ class RungCheckpoints:
 
     def deepest_below(self, key: str, epochs: int) -> TrainCheckpoint | None:
         """The stored pause of ``key`` with the most epochs below ``epochs`` (``None`` if none loads)."""
-        found = sorted(((int(m["epochs"]), p) for p in self._files() if (m := _FILE.match(p.name))
-                        and m["key"] == key and int(m["epochs"]) < epochs), reverse=True)
-        for _, path in found:
+        for _, path in sorted(self._pauses(key, epochs), reverse=True):
             try:  # plain tensors, numbers and containers only: nothing in the file can run code
                 doc = torch.load(str(path), map_location="cpu", weights_only=True)
                 return TrainCheckpoint(**{name: doc[name] for name in _FIELDS})
@@ -63,10 +61,13 @@ class RungCheckpoints:
 
     def drop_below(self, key: str, epochs: int) -> None:
         """Delete ``key``'s pauses below ``epochs`` (a candidate is promoted once: they are spent)."""
-        for p in self._files():
-            m = _FILE.match(p.name)
-            if m and m["key"] == key and int(m["epochs"]) < epochs:
-                p.unlink(missing_ok=True)
+        for _, path in self._pauses(key, epochs):
+            path.unlink(missing_ok=True)
+
+    def _pauses(self, key: str, below: int) -> list[tuple[int, Path]]:
+        """(epochs, file) of ``key``'s stored pauses below ``below`` epochs."""
+        return [(int(m["epochs"]), p) for p in self._files()
+                if (m := _FILE.match(p.name)) and m["key"] == key and int(m["epochs"]) < below]
 
     def _files(self) -> list[Path]:
         return list(self.root.glob("*.pt")) if self.root.is_dir() else []
