@@ -19,14 +19,17 @@ Per row:
    row: the classic loss).
 2. **Temporal loops.** Every dimension runs ``ceil(D / unroll)`` times; compute cycles are their
    product, so utilization = MACs / (cycles × PEs × lanes).
-3. **Global buffer ↔ array traffic**, searched over which operand stays in the register file: the
-   stationary operand is fetched once, the others are re-fetched once per tile of the loops they do
-   not depend on, fewer times as the RF holds more of the stationary operand (its share, in
-   elements per MAC lane, is a tile of the loops it covers: e.g. stationary weights covering the
-   whole reduction keep each partial sum in the PE until it is final); partial sums otherwise cross
-   the buffer twice per reduction tile. A per-PE local (input) buffer absorbs input re-fetches in
-   proportion to how much it holds. Register-file energy: each MAC reads a weight and an input and
-   reads and writes a partial sum, each in its share (Eyeriss's and ZigZag's counting).
+3. **Global buffer ↔ array traffic**, searched over the register files' loop nest: the temporal
+   loops form three groups (output channels, the reduction C·FY·FX, output pixels) and each of their
+   six orders is a candidate, its innermost group split so that the operands depending on it hold
+   the inner part (the rest runs outermost). Each operand has its own register-file share (ZigZag's
+   separate weight, input and partial-sum files; lanes that share an operand share its entry) and
+   keeps the inner loops it fits there; it is re-fetched once per trip of every loop it does not
+   depend on outside them (ZigZag's and Timeloop's bottom-up reuse analysis); partial sums cross
+   twice per revisit. Among the nests the one with the lowest buffer-or-compute time wins, ties
+   broken by energy (ZigZag's latency-first choice). A per-PE local (input) buffer absorbs input
+   re-fetches in proportion to how much it holds. Register-file energy: each MAC reads a weight and
+   an input and reads and writes a partial sum, each in its share (Eyeriss's and ZigZag's counting).
 4. **DRAM ↔ global buffer traffic**: compulsory when the layer, or its weights plus one output row,
    or its inputs plus one output channel fit; otherwise the cheaper of weight- or input-outer tiling.
    **On-chip residency** (when the accelerator declares it): weights within the weight cache (filled
@@ -158,24 +161,7 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     size_o = n * kg * g * p * q
     size_i = n * cg * g * L.h_in * L.w_in
 
-    # ---- global buffer <-> array traffic (elements): a small search over the RF-stationary operand
-    # For stationary operand X, X's tiles are the outer temporal loops and each X element crosses the
-    # buffer once; operands that do not depend on an outer loop are re-fetched once per its trip;
-    # partial sums cross twice per reduction tile unless outputs are the stationary operand.
-    window = np.minimum(n * g * cg * p * q * r * s, size_i * r * s)  # every (r, s) offset a separate pass
-    # Register-file capacity (elements per MAC lane in each operand's share): a stationary operand's
-    # tile holds that many elements, so the loops they cover run inside the PE without buffer traffic.
-    cap_w, cap_i, cap_o = (np.maximum(1.0, np.floor(A.rf_bytes * RF_SPLIT[op] / (b * A.lanes)))
-                           for op, b in (("I2", A.prec_b), ("I1", A.prec_b), ("O", A.psum_b)))
-    red = t[:, C] * t[:, R] * t[:, S]
-    pix_tiles = n * t[:, P] * t[:, Q]
-    psum_w = 2 * np.ceil(red / np.minimum(red, cap_w)) - 1  # W stationary: psums stay over its weight tile
-    psum_i = 2 * red - 1
-    # columns: stationary W, I, O
-    t_w = np.stack([size_w, size_w * np.ceil(pix_tiles / np.minimum(pix_tiles, cap_i)),
-                    size_w * np.ceil(pix_tiles / np.minimum(pix_tiles, cap_o))], axis=1)
-    t_i = np.stack([window * t[:, K], size_i, window * t[:, K]], axis=1)
-    t_o = np.stack([size_o * psum_w, size_o * psum_i, size_o], axis=1)
+    t_w, t_i, t_o, tiles = _array_traffic(L, A, u, t, u_array, (size_w, size_i, size_o))
     prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
 
     # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
@@ -220,7 +206,7 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
     # buffer energy is charged per port word: each operand's transfer per RF refill (its footprint on
     # the array times the tile each PE's share holds) rounds up to whole words of the buffer's port
-    tiles = (np.minimum(red, cap_w), np.minimum(pix_tiles, cap_i), np.minimum(pix_tiles, cap_o))
+    tiles = [np.take_along_axis(x, pick, 1)[:, 0] for x in tiles]
     moved = [np.take_along_axis(x, pick, 1)[:, 0] for x in (t_w, t_i_gb, t_o)]
     gb_energy_b = _port_word_bytes(u, A, moved, tiles)
     energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu,
@@ -229,6 +215,82 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
               "global_buffer": A.e_gb * (gb_energy_b + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
               "dram": A.e_dram * dram_b}
     return _finish(compute, dram_b, gb_b, vec, L, A, util, energy, np.ones(len(compute), dtype=bool), resident)
+
+
+def _array_traffic(L: LayerArrays, A: AccelArrays, u: np.ndarray, t: np.ndarray, u_array: np.ndarray,
+                   sizes: tuple) -> tuple:
+    """Elements crossing between the global buffer and the register files, per candidate loop nest
+    (columns): weights, inputs, partial sums, and each operand's tile (elements per RF entry).
+
+    Three temporal loop groups: output channels (K), the reduction (C·FY·FX) and output pixels
+    (N·OY·OX); groups (G) run outermost (every operand depends on them). For each order of the three
+    (``_loop_nests``) each operand keeps in its register file the inner loops it fits (ZigZag's
+    bottom-up allocation) and is re-fetched once per trip of every loop it does not depend on
+    outside them (``_rf_reuse``)."""
+    size_w, size_i, size_o = sizes
+    n, g, cg, p, q, r, s = (L.dims[:, i] for i in (N, G, C, P, Q, R, S))
+    lane = u / u_array  # the MAC lanes' unrolling inside one PE: lanes sharing an operand share its RF entry
+    per_entry = {"I2": lane[:, K] * lane[:, C] * lane[:, G] * lane[:, R] * lane[:, S],
+                 "I1": lane[:, C] * lane[:, G] * lane[:, N] * lane[:, P] * lane[:, Q],
+                 "O": lane[:, K] * lane[:, G] * lane[:, N] * lane[:, P] * lane[:, Q]}
+    caps = tuple(np.maximum(1.0, np.floor(A.rf_bytes * RF_SPLIT[op] / (b * per_entry[op])))
+                 for op, b in (("I2", A.prec_b), ("I1", A.prec_b), ("O", A.psum_b)))
+    trips = np.stack([t[:, K], t[:, C] * t[:, R] * t[:, S], n * t[:, P] * t[:, Q]], axis=1)
+    loop_trips = _loop_nests(trips, caps)
+    (rf_w, tile_w), (rf_i, tile_i), (rf_o, tile_o) = (
+        _rf_reuse(loop_trips, cap, relevant) for cap, relevant in zip(caps, RELEVANT))
+    window = np.minimum(n * g * cg * p * q * r * s, size_i * r * s)  # every (r, s) offset a separate pass
+    # inputs are fetched once per pass only when their tile spans the filter window
+    whole_window = (tile_i >= trips[:, 1:2]) | (t[:, R] * t[:, S] == 1)[:, None]
+    t_w = size_w[:, None] * rf_w
+    t_i = np.where(whole_window, size_i[:, None], window[:, None]) * rf_i
+    t_o = size_o[:, None] * (2 * rf_o - 1)  # partial sums: written, then read and written per revisit
+    return t_w, t_i, t_o, (tile_w, tile_i, tile_o)
+
+
+#: the six orders (innermost first) of the temporal loop groups K, reduction, pixels
+ORDERS = np.array([(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)])
+#: the loop groups each operand depends on: weights, inputs, partial sums
+RELEVANT = ((0, 1), (1, 2), (0, 2))
+#: the group of each loop of each candidate nest (``_loop_nests``): the order, then its first group's rest
+NEST_GROUPS = np.concatenate([ORDERS, ORDERS[:, :1]], axis=1)
+
+
+def _loop_nests(trips: np.ndarray, caps: tuple) -> np.ndarray:
+    """Trips (6, 4, M) of the candidate register-file loop nests, innermost first: for each order of
+    the three loop groups (``ORDERS``), the innermost group split so that both operands depending on it
+    hold its inner part (the smaller of their capacities), the rest of that group running outermost:
+    the weight-stationary nest keeps a reduction tile of weights while the pixels stream past it."""
+    nests = []
+    for first, second, third in ORDERS:
+        a, b = (op for op, relevant in enumerate(RELEVANT) if first in relevant)
+        f = np.clip(np.minimum(caps[a], caps[b]), 1.0, trips[:, first])
+        nests.append((f, trips[:, second], trips[:, third], np.ceil(trips[:, first] / f)))
+    return np.array(nests)
+
+
+def _rf_reuse(loop_trips: np.ndarray, cap: np.ndarray, relevant: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each candidate loop nest (``_loop_nests``): how many times an operand crosses between the
+    global buffer and its register file, per element, and its tile (elements per RF entry); both (M, 6).
+
+    Walking the nest innermost first, a loop the operand does not depend on (not in ``relevant``)
+    reuses the held tile for free; a loop it depends on grows the tile while it fits ``cap`` (split
+    where it stops fitting: the inner part stays inside). Every loop it does not depend on outside
+    that point re-fetches the whole operand once per trip."""
+    n_cand, depth, m = loop_trips.shape
+    refetch, tile = np.ones((n_cand, m)), np.ones((n_cand, m))
+    for c in range(n_cand):
+        full = np.ones(m, dtype=bool)  # still inside the register file
+        for pos in range(depth):
+            tr = loop_trips[c, pos]
+            if NEST_GROUPS[c, pos] in relevant:
+                fits = tile[c] * tr <= cap
+                # the tile never exceeds cap, so a fitting loop is whole and a split one keeps what fits
+                tile[c] = np.where(full, tile[c] * np.minimum(tr, np.floor(cap / tile[c])), tile[c])
+                full &= fits
+            elif pos:  # nothing is outside the register file before the first loop
+                refetch[c] = np.where(full, refetch[c], refetch[c] * tr)
+    return refetch.T, tile.T
 
 
 def _port_word_bytes(u: np.ndarray, A: AccelArrays, moved: list[np.ndarray], tiles: tuple) -> np.ndarray:
