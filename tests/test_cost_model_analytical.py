@@ -127,3 +127,14 @@ def test_any_onnx_layer_kind_is_costed():
               Layer("fc", "none", 4, 10, 64, 1, 1, bias=1, name="fc")]
     rep = evaluate(layers, AccelConfig())
     assert all(l.latency_ms > 0 and l.energy_total_pj > 0 for l in rep.layers)
+
+
+def test_a_register_file_holding_the_whole_layer_reads_every_operand_from_the_buffer_once():
+    # one PE, one MAC lane: 8→8 channels on a 4×4 image is 64 weights, 128 inputs, 128 outputs
+    layer = Layer("pointwise", "none", 1, 8, 8, 4, 4, h_in=4, w_in=4, name="pw")
+    roomy = AccelConfig.from_string("pe1x1_m1_rf2k_lb0_gb64k_bw8_clk800_ws_p8_t45nm")
+    tight = replace(roomy, rf_bytes_per_pe=12)  # one weight, input and 24-bit partial sum per share
+    port = 2.0  # bytes/cycle: one 8-bit word per lane along each edge of a 1×1 array
+    buffer_bytes = [evaluate([layer], a).layers[0].terms_cycles["global_buffer"] * port for a in (roomy, tight)]
+    assert buffer_bytes[0] == pytest.approx(64 + 128 + 128 * 3)  # each crosses once; outputs as 24-bit sums
+    assert buffer_bytes[1] > buffer_bytes[0]  # a register file of one element per operand re-fetches
