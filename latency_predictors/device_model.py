@@ -170,7 +170,8 @@ class DeviceModel:
         try:
             return cls(dict(data["device"]), str(data["metric"]), list(data["networks"]),
                        np.array(data["feature_rows"], float), np.array(data["values"], float),
-                       DevicePrior.from_dict(data["prior"], f"{path}:prior"))
+                       DevicePrior.from_dict(data["prior"], f"{path}:prior",
+                                             f"refit it with `codesign device fit MEAS.csv --out {path}`"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(Problem(str(path), f"malformed device model ({exc})")) from None
 

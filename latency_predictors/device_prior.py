@@ -24,7 +24,9 @@ from scipy.optimize import nnls
 from codesign.errors import Problem, ValidationError
 from codesign.json_io import read_json, write_json_atomic
 
-from .workload_features import FEATURES
+from codesign.nets import network_workload
+
+from .workload_features import FEATURES, feature_matrix
 
 PRIOR_FORMAT = "codesign-device-prior/1"
 SHIPPED_PRIOR = Path(__file__).parent / "data" / "device_prior.json"
@@ -33,6 +35,19 @@ SHIPPED_PRIOR = Path(__file__).parent / "data" / "device_prior.json"
 HYPER_GRID = tuple((1.0, b, s) for b in (0.0, 0.01, 0.03, 0.1) for s in (0.03, 0.1, 0.3, 1.0))
 #: numbers of measurements the meta-validation calibrates each reference device from
 META_KS = (5, 10, 20)
+REBUILD = "rebuild it with `python benchmarks/device_calibration.py --write-prior`"
+#: networks whose features a prior stores when it is learned, to tell a prior learned with other
+#: feature code (an analytical model since changed) from one that matches this code
+CHECK_NETWORKS = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+    "k5_e6-skip-k3_e1_g2-skip-k5_e1-skip-skip-skip-k5_e6-k5_e1-k3_e1_g2-k5_e1-k5_e6-k3_e6-k3_e3-k5_e6-k3_e6-"
+    "k3_e3-k5_e1-k3_e3-k5_e1-k5_e1_g2",
+)
+
+
+def check_features() -> np.ndarray:
+    """This code's feature rows of :data:`CHECK_NETWORKS`."""
+    return feature_matrix([network_workload(a) for a in CHECK_NETWORKS])
 
 
 @dataclass
@@ -59,6 +74,8 @@ class DevicePrior:
     sigma: float
     sources: list[str] = field(default_factory=list)
     features: tuple[str, ...] = FEATURES
+    #: the feature rows of ``CHECK_NETWORKS`` when the prior was learned
+    check: np.ndarray = field(default_factory=check_features)
 
     def design(self, x: np.ndarray, exclude_device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Normalised basis predictions and normalised raw features of feature rows ``x``."""
@@ -70,21 +87,34 @@ class DevicePrior:
         return {"format": PRIOR_FORMAT, "features": list(self.features), "basis_names": self.basis_names,
                 "basis_weights": self.basis_weights.tolist(), "basis_mean_ms": self.basis_mean_ms.tolist(),
                 "feature_mean": self.feature_mean.tolist(), "alpha": self.alpha, "beta": self.beta,
-                "sigma": self.sigma, "sources": self.sources}
+                "sigma": self.sigma, "sources": self.sources, "check_networks": list(CHECK_NETWORKS),
+                "check_features": self.check.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict, source: str) -> DevicePrior:
+    def from_dict(cls, data: dict, source: str, rebuild: str = REBUILD) -> DevicePrior:
+        """The prior in ``data``; an error naming ``source`` and saying how to ``rebuild`` it when it
+        was learned for another feature set or with other feature code."""
         if list(data.get("features", [])) != list(FEATURES):
-            raise ValidationError(Problem(f"{source}:features", "this prior was built for another feature set; "
-                                          "rebuild it with `python benchmarks/device_calibration.py --write-prior`"))
+            raise ValidationError(Problem(f"{source}:features", f"this prior was built for another feature set; {rebuild}"))
         try:
             prior = cls(list(data["basis_names"]), np.array(data["basis_weights"], float),
                         np.array(data["basis_mean_ms"], float), np.array(data["feature_mean"], float),
-                        float(data["alpha"]), float(data["beta"]), float(data["sigma"]), list(data.get("sources", [])))
+                        float(data["alpha"]), float(data["beta"]), float(data["sigma"]), list(data.get("sources", [])),
+                        check=np.array(data.get("check_features", np.nan), float))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(Problem(source, f"malformed device prior ({exc})")) from None
         if prior.basis_weights.shape != (len(FEATURES), len(prior.basis_names)):
             raise ValidationError(Problem(f"{source}:basis_weights", "shape does not match features × basis_names"))
+        now = check_features()
+        was = np.broadcast_to(prior.check, now.shape) if prior.check.size in (1, now.size) else np.full(now.shape, np.nan)
+        same_networks = list(data.get("check_networks", [])) == list(CHECK_NETWORKS)
+        stale = [name for name, a, b in zip(FEATURES, was.reshape(now.shape).T, now.T)
+                 if not same_networks or not np.allclose(a, b, rtol=1e-6, atol=0.0)]
+        if stale:
+            raise ValidationError(Problem(f"{source}:check_features", f"this prior was learned with other feature code "
+                                          f"(features {', '.join(stale[:4])}{' …' if len(stale) > 4 else ''} differ "
+                                          f"on its check networks, e.g. after a change of the analytical model); "
+                                          f"{rebuild}"))
         return prior
 
     def save(self, path: str | Path) -> None:

@@ -130,6 +130,21 @@ def test_a_model_from_another_format_is_refused_with_the_refit_command(tmp_path)
         DeviceModel.load(tmp_path / "old.json")
 
 
+def test_a_device_model_fitted_with_other_feature_code_is_refused_with_the_refit_command(tmp_path, rng):
+    # e.g. fitted before the analytical model (one of the features) changed: its numbers no longer hold
+    path = fitted_board(tmp_path, rng)
+    doc = json.loads(open(path).read())
+    doc["prior"]["check_features"][0][-1] *= 1.25  # the last feature is an analytical latency (ms)
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    with pytest.raises(ValidationError, match=r"analytical_ms_.*codesign device fit.*prior:check_features"):
+        DeviceModel.load(tmp_path / "old.json")
+    del doc["prior"]["check_features"]  # a prior from before the check was stored
+    (tmp_path / "older.json").write_text(json.dumps(doc))
+    with pytest.raises(ValidationError, match="codesign device fit"):
+        DeviceModel.load(tmp_path / "older.json")
+    assert DeviceModel.load(path).device  # the one fitted with this code loads
+
+
 def fitted_board(tmp_path, rng, n=8) -> str:
     """A device model of a made-up board from ``n`` measured default-space networks."""
     from codesign.spaces import ArchSpace
