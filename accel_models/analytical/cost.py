@@ -240,7 +240,8 @@ def _array_traffic(L: LayerArrays, A: AccelArrays, u: np.ndarray, t: np.ndarray,
     (rf_w, tile_w), (rf_i, tile_i), (rf_o, tile_o) = (
         _rf_reuse(loop_trips, cap, relevant) for cap, relevant in zip(caps, RELEVANT))
     window = np.minimum(n * g * cg * p * q * r * s, size_i * r * s)  # every (r, s) offset a separate pass
-    # inputs are fetched once per pass only when their tile spans the filter window
+    # an input tile as large as the reduction (channels × filter taps) serves the overlapping windows of
+    # neighbouring outputs; a smaller one re-reads the input once per filter tap (``window``)
     whole_window = (tile_i >= trips[:, 1:2]) | (t[:, R] * t[:, S] == 1)[:, None]
     t_w = size_w[:, None] * rf_w
     t_i = np.where(whole_window, size_i[:, None], window[:, None]) * rf_i
