@@ -106,9 +106,9 @@ class DevicePrior:
         if prior.basis_weights.shape != (len(FEATURES), len(prior.basis_names)):
             raise ValidationError(Problem(f"{source}:basis_weights", "shape does not match features × basis_names"))
         now = check_features()
-        was = np.broadcast_to(prior.check, now.shape) if prior.check.size in (1, now.size) else np.full(now.shape, np.nan)
+        was = prior.check if prior.check.shape == now.shape else np.full(now.shape, np.nan)  # missing: all differ
         same_networks = list(data.get("check_networks", [])) == list(CHECK_NETWORKS)
-        stale = [name for name, a, b in zip(FEATURES, was.reshape(now.shape).T, now.T)
+        stale = [name for name, a, b in zip(FEATURES, was.T, now.T)
                  if not same_networks or not np.allclose(a, b, rtol=1e-6, atol=0.0)]
         if stale:
             raise ValidationError(Problem(f"{source}:check_features", f"this prior was learned with other feature code "
