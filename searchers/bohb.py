@@ -9,7 +9,8 @@ schedule of ASHA and optuna's ``SuccessiveHalvingPruner``: cheapest, but it trus
 ranking). Bracket ``s`` starts ``⌈(s_max+1)/(s+1)·eta^s⌉`` candidates at ``max_epochs · eta^-s``
 epochs, and each rung promotes the
 best ``1/eta`` to the next (best: non-dominated rank over the objectives — hardware metrics are exact
-at every rung — feasible before infeasible, ties by the scalar reward). Every evaluation is a trial;
+at every rung — feasible before infeasible; within a rank, the most hypervolume added first, as
+multi-objective successive halving selects; then the scalar reward). Every evaluation is a trial;
 one below ``max_epochs`` is stored as PRUNED with its epochs and metrics (off the front), a candidate
 promoted to the next rung is evaluated again there. With the built-in proxy training a rung trains
 the first epochs of the full schedule and pauses, and the promoted candidate continues from the
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.pareto import nondomination_rank
+from codesign.pareto import hypervolume, nondomination_rank
 from codesign.protocols import FIDELITY
 
 from .base import Feedback, Searcher, Values, values_key
@@ -143,22 +144,42 @@ class _Bracket:
 
 def _best_first(results: list[tuple[Values, Feedback]]) -> list[int]:
     """Indices best first: completed before failed, feasible before infeasible, then the
-    non-dominated rank of the losses, then the reward."""
+    non-dominated rank of the losses; within a rank, greedy hypervolume subset selection (each next
+    the one that adds the most hypervolume to those of its rank already taken, as multi-objective
+    successive halving and optuna's TPE break such ties), then the reward. Losses are relative to
+    the objectives' references, so the hypervolume's reference point is the origin."""
     ok = [i for i, (_, f) in enumerate(results) if not f.failed]
-    ranks = dict(zip(ok, nondomination_rank(np.array([results[i][1].losses for i in ok])))) if ok else {}
+    losses = {i: np.asarray(results[i][1].losses, dtype=float) for i in ok}
+    ranks = dict(zip(ok, nondomination_rank(np.array([losses[i] for i in ok])))) if ok else {}
 
-    def order(i: int) -> tuple:
+    def key(i: int) -> tuple:
         f = results[i][1]
-        if f.failed:
-            return (2, 0, 0.0)
-        return (0 if f.feasible else 1, int(ranks[i]), -(f.reward if f.reward is not None else -np.inf))
+        return (0 if f.feasible else 1, int(ranks[i]))
 
-    return sorted(range(len(results)), key=order)
+    order: list[int] = []
+    for group in sorted({key(i) for i in ok}):
+        order += _by_hypervolume_added([i for i in ok if key(i) == group], losses, results)
+    return order + [i for i in range(len(results)) if i not in ranks]
+
+
+def _by_hypervolume_added(members: list[int], losses: dict, results: list[tuple[Values, Feedback]]) -> list[int]:
+    """``members`` (one non-dominated rank) in greedy hypervolume subset-selection order, ties (no
+    hypervolume added, e.g. beyond the reference) by the reward."""
+    taken: list[int] = []
+    left = sorted(members, key=lambda i: -(results[i][1].reward if results[i][1].reward is not None else -np.inf))
+    while left:
+        base = hypervolume(np.array([losses[i] for i in taken])) if taken else 0.0
+        gains = [hypervolume(np.array([losses[i] for i in taken + [j]])) - base for j in left]
+        best = left[int(np.argmax(gains))]  # the first of equal gains: the better reward
+        taken.append(best)
+        left.remove(best)
+    return taken
 
 
 class _RungModel:
-    """TPE (optuna, multi-objective when there are several) over the results of one rung; an
-    infeasible result is added with every loss worsened by its violation."""
+    """TPE (optuna, multi-objective when there are several) over the results of one rung, with the
+    run's constraints as the ``tpe`` searcher has them: each result carries its signed margin, so
+    TPE puts feasible results before infeasible ones and learns where the feasible region is."""
 
     def __init__(self, choices, n_objectives: int, seed: int):
         import optuna
@@ -176,9 +197,10 @@ class _RungModel:
 
         if feedback.failed:
             return
-        losses = [loss + (feedback.violation if not feedback.feasible else 0.0) for loss in feedback.losses]
+        losses = list(feedback.losses)
+        constraints = None if feedback.margin is None else {"constraints": float(feedback.margin)}
         self.study.add_trial(optuna.trial.create_trial(params=dict(candidate), distributions=self.distributions,
-                                                       values=losses))
+                                                       values=losses, constraints=constraints))
         self.results.append(losses)
 
     def sample(self) -> Values:
