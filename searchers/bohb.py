@@ -33,6 +33,7 @@ from codesign.pareto import hypervolume, nondomination_rank
 from codesign.protocols import FIDELITY
 
 from .base import Feedback, Searcher, Values, values_key
+from .optuna_samplers import optuna_constraints
 
 
 class BOHB(Searcher):
@@ -198,9 +199,8 @@ class _RungModel:
         if feedback.failed:
             return
         losses = list(feedback.losses)
-        constraints = None if feedback.margin is None else {"constraints": float(feedback.margin)}
         self.study.add_trial(optuna.trial.create_trial(params=dict(candidate), distributions=self.distributions,
-                                                       values=losses, constraints=constraints))
+                                                       values=losses, constraints=optuna_constraints(feedback)))
         self.results.append(losses)
 
     def sample(self) -> Values:

@@ -36,9 +36,15 @@ class _OptunaSearcher(Searcher):
         if feedback.failed:
             self.study.tell(trial, state=TrialState.FAIL)
             return
-        if feedback.margin is not None:  # signed, so a model of the constraint sees how much room is left
-            trial.set_constraint("constraints", float(feedback.margin))
+        for key, value in (optuna_constraints(feedback) or {}).items():
+            trial.set_constraint(key, value)
         self.study.tell(trial, list(feedback.losses))
+
+
+def optuna_constraints(feedback: Feedback) -> dict[str, float] | None:
+    """The run's constraints as optuna takes them (≤ 0 feasible): one signed margin, so a model of
+    the constraint sees how much room is left; ``None`` when the run has no constraints."""
+    return None if feedback.margin is None else {"constraints": float(feedback.margin)}
 
 
 class NSGA2(_OptunaSearcher):
