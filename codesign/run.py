@@ -78,14 +78,18 @@ class TrialRecord:
                 "violation": self.violation, "reward": self.reward, "feasible": self.feasible}
 
     def row(self, metric_names: list[str]) -> dict[str, Any]:
-        """A flat table row: identifiers, each of ``metric_names``, feasibility, timings and error."""
-        flat = self.metrics or {}
+        """A flat table row: identifiers, each of ``metric_names``, feasibility, timings and error. A
+        metric the evaluator skipped (``detail["skipped"]``: an infeasible candidate left untrained)
+        is ``None``, and ``skipped`` says why."""
+        skipped = (self.detail or {}).get("skipped") or {}
+        flat = {k: v for k, v in (self.metrics or {}).items() if k not in skipped.get("metrics", ())}
         arch, sep, accel = self.candidate.partition("@")
         ids = {"arch": arch, "accel": accel} if sep else {}
         return {"trial": self.number, "index": self.index, "phase": self.phase, "state": self.state,
                 "candidate": self.candidate, **ids, **{m: flat.get(m) for m in metric_names},
                 "feasible": self.feasible, "violation": self.violation if self.metrics is not None else None,
-                "reward": self.reward, "on_front": False, **dict(self.timings_s), "error": self.error}
+                "reward": self.reward, "on_front": False, **dict(self.timings_s), "error": self.error,
+                "skipped": skipped.get("reason")}
 
 
 def settled_by_index(records: list[TrialRecord]) -> dict[int, TrialRecord]:

@@ -46,8 +46,8 @@ def test_proxy_training_uses_each_candidates_hyperparameters(tmp_path, monkeypat
         return real(model, data, cfg, *args, **kwargs)
 
     monkeypatch.setattr(sources, "train", spy)
-    state = run_search(config(), tmp_path / "run", progress=False)
-    assert len(recipes) == 4
+    state = run_search(config(constraints={"area_mm2": {"max": 1000.0}}), tmp_path / "run", progress=False)
+    assert len(recipes) == 4  # every candidate fits the area budget, so every one is trained
     for rec, recipe in zip(state.records, recipes):
         hp = Candidate.from_string(rec.candidate).hp.as_dict()
         assert (recipe.lr, recipe.weight_decay, recipe.augment, recipe.label_smoothing) == \

@@ -185,6 +185,7 @@ def bohb_config(accuracy: dict | None = None, **options) -> SearchConfig:
     doc["searcher"] = {"name": "bohb", "batch": 4, "min_epochs": 1, "eta": 3, **options}
     doc["budget"] = {"trials": 6}
     doc["measure"] = {"runtime": "none"}
+    doc["constraints"] = {"area_mm2": {"max": 1000.0}}  # every candidate trains: these tests are about the rungs
     return SearchConfig.from_dict(doc)
 
 
@@ -342,3 +343,28 @@ def test_check_refuses_a_missing_data_path_and_an_accelerator_over_the_area_budg
     assert f"{cfg}:space.phase_accelerator" in err and "mm²" in err and "10 mm² area budget" in err
     assert main(["search", str(cfg), "--out", str(tmp_path / "run")]) == 2
     assert not (tmp_path / "run").exists()                   # a search that cannot start leaves nothing
+
+
+def test_a_candidate_that_breaks_a_hardware_constraint_is_not_trained_and_the_report_says_so(tmp_path):
+    """Area is known before training: a candidate over the budget cannot reach the front, so its
+    accuracy is not evaluated (it counts as 0 to the searcher; the table shows none and says why).
+    With ``skip_infeasible: false`` the same candidates are scored."""
+    def run(name, skip):
+        cfg = cheap_config(tmp_path, constraints={"area_mm2": {"max": 6.0}}, budget={"trials": 16},
+                           accuracy={"fidelity": "predictor", "samples_file": str(tmp_path / "samples.json"),
+                                     "skip_infeasible": skip})
+        return run_search(cfg, tmp_path / name, progress=False).trials()
+
+    skipping, scoring = run("skip", True), run("score", False)
+    assert [t.candidate for t in skipping] == [t.candidate for t in scoring]  # the searcher is not steered apart
+    over = [t for t in skipping if t.metrics["area_mm2"] > 6.0]
+    assert over and len(over) < len(skipping)
+    for t in over:
+        assert "accuracy_s" not in t.timings_s and t.metrics["accuracy"] == 0.0
+        assert t.detail["skipped"]["reason"].startswith("area_mm2 = ") and "<= 6.0" in t.detail["skipped"]["reason"]
+    assert all("accuracy_s" in t.timings_s and "skipped" not in t.detail for t in skipping if t not in over)
+    assert all("accuracy_s" in t.timings_s and t.metrics["accuracy"] > 0 for t in scoring)
+    summary = write_summary(tmp_path / "skip")
+    assert summary["trials_skipped"] == len(over)
+    rows = json.loads((tmp_path / "skip" / "trials.json").read_text())
+    assert all(r["accuracy"] is None and "area_mm2" in r["skipped"] for r in rows if r["area_mm2"] > 6.0)

@@ -218,7 +218,8 @@ def _summary(run: RunData) -> dict[str, Any]:
     hv = next(iter(run.hv.values()))
     out = {"name": run.name, "searcher": info["run_info"].get("searcher"), "seed": info["run_info"].get("seed"),
            "budget": f"{info['trials_settled']} of {info['budget_trials']} trials", "failed": info["trials_failed"],
-           "infeasible": info["trials_infeasible"], "front size": len(run.front), "hypervolume": hv[-1] if hv else 0.0,
+           "infeasible": info["trials_infeasible"],
+           "not trained (broke a constraint before training)": info.get("trials_skipped", 0), "front size": len(run.front), "hypervolume": hv[-1] if hv else 0.0,
            "objectives": ", ".join(f"{o.metric} ({o.direction})" for o in run.objectives),
            "wall time (s)": round(info["elapsed_s"], 1), "setup (s)": info["setup_timings_s"]}
     if cfg is not None:

@@ -34,7 +34,9 @@ class AccuracyConfig:
     """``proxy``: train each network stand-alone (``train``); ``supernet``: inherit weights from a
     weight-sharing supernet (trained once per run from ``supernet``, or loaded from ``checkpoint``);
     ``predictor``: a regressor fitted on ``predictor_samples`` supernet evaluations (or on the
-    (architecture, accuracy) pairs in ``samples_file``)."""
+    (architecture, accuracy) pairs in ``samples_file``). ``skip_infeasible``: a candidate whose
+    hardware, size or plug-in metrics already break a constraint is not trained or scored for
+    accuracy (it cannot reach the front; its accuracy counts as 0, and the store says why)."""
 
     fidelity: str = "supernet"
     train: TrainConfig = TrainConfig(epochs=3)
@@ -43,6 +45,7 @@ class AccuracyConfig:
     predictor_samples: int = 200
     samples_file: str | None = None
     calib_images: int = 512
+    skip_infeasible: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,8 @@ class SearchConfig:
         """The configuration in the YAML form :meth:`from_dict` reads (saved in the run directory)."""
         a = self.accuracy
         acc: dict[str, Any] = {"fidelity": a.fidelity, "train": a.train.to_dict(), "supernet": asdict(a.supernet),
-                               "predictor_samples": a.predictor_samples, "calib_images": a.calib_images}
+                               "predictor_samples": a.predictor_samples, "calib_images": a.calib_images,
+                               "skip_infeasible": a.skip_infeasible}
         if a.checkpoint:
             acc["checkpoint"] = a.checkpoint
         if a.samples_file:
@@ -258,7 +262,8 @@ def _data(chk: Checker, d: Any, v: dict) -> None:
 
 
 def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
-    keys = ("fidelity", "train", "supernet", "checkpoint", "predictor_samples", "samples_file", "calib_images")
+    keys = ("fidelity", "train", "supernet", "checkpoint", "predictor_samples", "samples_file", "calib_images",
+            "skip_infeasible")
     a = chk.mapping(a, "accuracy", optional=keys)
     if a is None:
         return None
@@ -278,7 +283,9 @@ def _accuracy(chk: Checker, a: Any, source: str) -> AccuracyConfig | None:
         out["predictor_samples"] = chk.integer(a["predictor_samples"], "accuracy.predictor_samples", 10, 100_000)
     if "calib_images" in a:
         out["calib_images"] = chk.integer(a["calib_images"], "accuracy.calib_images", 16, 100_000)
-    return AccuracyConfig(**out)
+    if "skip_infeasible" in a:
+        out["skip_infeasible"] = chk.boolean(a["skip_infeasible"], "accuracy.skip_infeasible")
+    return AccuracyConfig(**{k: v for k, v in out.items() if v is not None})
 
 
 def _measure(chk: Checker, m: Any) -> MeasureConfig | None:

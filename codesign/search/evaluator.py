@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,57 +74,73 @@ class CandidateEvaluator:
 
     def __call__(self, cand: Candidate, fidelity: int | None = None) -> Evaluation:
         """``fidelity``: train the proxy network for that many epochs instead of the configured ones;
-        a candidate's hyperparameters (``cand.hp``) override the configured training recipe."""
+        a candidate's hyperparameters (``cand.hp``) override the configured training recipe. The
+        accuracy comes last: with ``accuracy.skip_infeasible`` a candidate whose other metrics
+        already break a constraint is not trained (accuracy 0, ``detail["skipped"]`` says why)."""
         t: dict[str, float] = {}
-        start = time.perf_counter()
-        hp = getattr(cand, "hp", None)
-        key = (cand.arch.to_string(), hp.to_string() if hp is not None else None, fidelity)
-        if key not in self._acc_cache:
-            self._acc_cache[key] = self.accuracy(cand.arch, hp=hp, epochs=fidelity)
-        acc = self._acc_cache[key]
+        workload, report, totals = self._timed(t, "hardware_s", lambda: self._hardware(cand))
         quant = cand.arch.quant
         supported = None if quant is None else int(quant.max_bits <= cand.accel.precision_bits)
-        t["accuracy_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        workload = arch_workload(cand.arch)
-        report = self.backend(workload, cand.accel)
-        totals = workload_totals(workload)
-        t["hardware_s"] = time.perf_counter() - start
         measured, iqr = {}, {}
         m = self.cfg.measure
         if m.runtime != "none" and m.trials == "all":
-            start = time.perf_counter()
-            measured[m.runtime], iqr[m.runtime] = measure_latency(cand.arch, m)
-            t["measure_s"] = time.perf_counter() - start
+            measured[m.runtime], iqr[m.runtime] = self._timed(t, "measure_s", lambda: measure_latency(cand.arch, m))
         predicted = {}
         if self.predictor is not None:
-            start = time.perf_counter()
-            predicted["block_lut"] = self.predictor.predict(cand.arch, measure_missing=True)
-            t["predict_s"] = time.perf_counter() - start
+            predicted["block_lut"] = self._timed(t, "predict_s",
+                                                 lambda: self.predictor.predict(cand.arch, measure_missing=True))
         device = {}
         if self.device_model is not None:
-            start = time.perf_counter()
-            device[self.device_model.name] = self.device_model.predict_workload(
-                workload if self.device_model.batch == 1 else arch_workload(cand.arch, self.device_model.batch))
-            t["device_s"] = time.perf_counter() - start
-        metrics = Metrics(accuracy=float(acc["accuracy"]), accuracy_float=acc.get("accuracy_float"),
-                          precision_supported=supported, latency_ms={self.cfg.backend: report.latency_ms},
+            dm = self.device_model
+            device[dm.name] = self._timed(t, "device_s", lambda: dm.predict_workload(
+                workload if dm.batch == 1 else arch_workload(cand.arch, dm.batch)))
+        metrics = Metrics(precision_supported=supported, latency_ms={self.cfg.backend: report.latency_ms},
                           energy_mj={self.cfg.backend: report.energy_mj}, area_mm2=report.area_mm2,
                           params=int(totals["params"]), macs=int(totals["macs"]),
                           measured_latency_ms=measured, measured_latency_iqr_ms=iqr, predicted_latency_ms=predicted,
                           device_latency_ms=device)
         runtime = m.runtime if m.trials == "all" else None
         flat = flat_metrics(metrics, self.cfg.backend, runtime)
-        start = time.perf_counter()
-        for name, compute in self.computed.items():
-            flat[name] = float(compute(cand))
         if self.computed:
-            t["plugin_metrics_s"] = time.perf_counter() - start
+            flat.update(self._timed(t, "plugin_metrics_s",
+                                    lambda: {name: float(f(cand)) for name, f in self.computed.items()}))
+        skipped = self._broken_constraints(flat) if self.cfg.accuracy.skip_infeasible else []
+        if skipped:
+            flat = {"accuracy": 0.0, **flat}
+        else:
+            acc = self._timed(t, "accuracy_s", lambda: self._accuracy(cand, fidelity))
+            metrics = replace(metrics, accuracy=float(acc["accuracy"]), accuracy_float=acc.get("accuracy_float"))
+            flat = {**flat_metrics(metrics, self.cfg.backend, runtime), **flat}
         detail = metrics.to_dict() if fidelity is None else {**metrics.to_dict(), "fidelity_epochs": fidelity}
+        if skipped:
+            detail["skipped"] = {"metrics": ["accuracy"], "reason": "; ".join(skipped) + ": accuracy not evaluated"}
         if supported == 0:
             detail["infeasible_reason"] = (f"the network's quantization {quant.key} needs a {quant.max_bits}-bit datapath; "
                                            f"the accelerator's precision_bits is {cand.accel.precision_bits}")
         return Evaluation(flat, t, detail)
+
+    def _hardware(self, cand: Candidate):
+        workload = arch_workload(cand.arch)
+        return workload, self.backend(workload, cand.accel), workload_totals(workload)
+
+    def _accuracy(self, cand: Candidate, fidelity: int | None) -> dict[str, float]:
+        hp = getattr(cand, "hp", None)
+        key = (cand.arch.to_string(), hp.to_string() if hp is not None else None, fidelity)
+        if key not in self._acc_cache:
+            self._acc_cache[key] = self.accuracy(cand.arch, hp=hp, epochs=fidelity)
+        return self._acc_cache[key]
+
+    def _broken_constraints(self, flat: dict[str, float]) -> list[str]:
+        """The run's constraints ``flat`` (every metric but accuracy) already breaks, described."""
+        return [f"{c.metric} = {flat[c.metric]:.4g} breaks {c.describe()}" for c in self.cfg.constraints
+                if c.metric in flat and c.violation(flat[c.metric]) > 0]
+
+    @staticmethod
+    def _timed(timings: dict[str, float], stage: str, work):
+        start = time.perf_counter()
+        out = work()
+        timings[stage] = time.perf_counter() - start
+        return out
 
 
 _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
