@@ -36,8 +36,10 @@ its figures only show the mechanics).
 BOHB against TPE without pruning, on proxy training (each network trained on digits, quickstart's
 spaces, objectives and area budget; no host measurement): both run for ``BOHB_WALL_S`` (300) seconds side
 by side, one core each; TPE trains every candidate for the full 6 epochs, BOHB runs Hyperband rungs
-of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung). Time is
-cumulative evaluation seconds; hypervolume counts full-fidelity trials only. ``tpe_s_to_hv`` is when
+of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung). Both leave
+a candidate over the area budget untrained (``accuracy.skip_infeasible``, the default). Time is wall
+time since the run's first trial started (training, cost model, the searcher's own proposals and the
+store); hypervolume counts full-fidelity trials only. ``tpe_s_to_hv`` is when
 TPE reaches its own final hypervolume, ``bohb_s_to_hv`` when BOHB reaches that same value (null if
 it does not within its time). ``--quick``: 10 s each at 3 epochs, so only the mechanics (about two
 minutes in all on 2 cores, most of it the supernet and its evaluations).
@@ -78,10 +80,11 @@ MULTI_FIDELITY_NOTES = (
     "TPE (every candidate at 6 epochs), BOHB with Hyperband brackets (`bohb`: rungs 2 and 6 epochs, eta 3, "
     "brackets s = 1, 0 in turn) and BOHB with successive-halving brackets only (`bohb_sh`: every bracket starts "
     "at 2 epochs), digits proxy training on the quickstart's spaces, objectives and area budget, each run "
-    "BOHB_WALL_S seconds of one core, two runs at a time. Per seed: seconds of cumulative evaluation until TPE's "
+    "BOHB_WALL_S seconds of one core, two runs at a time; a candidate over the area budget is not trained "
+    "(`accuracy.skip_infeasible`, the default). Per seed: seconds of wall time since the first trial until TPE's "
     "own final hypervolume is reached (hypervolume of full-fidelity trials only); `ratio_to_tpe_per_seed` = "
     "BOHB's seconds / TPE's. `bohb_s_to_hv` / `tpe_s_to_hv` (Hyperband variant) are read off the seed-averaged "
-    "anytime curves (hypervolume after each second of cumulative evaluation, averaged over seeds): the first "
+    "anytime curves (hypervolume after each second of wall time, averaged over seeds): the first "
     "second each reaches TPE's seed-averaged final hypervolume. A promoted candidate continues its rung's "
     "training (rung checkpoints), so it costs 6 epochs in all.")
 #: the differentiable searcher's options here (its defaults run 4 λ × 150 steps: ~25 min on 2 cores)
@@ -155,7 +158,8 @@ def differentiable_vs_evolution(quick: bool) -> dict:
 
 
 def _bohb_or_tpe(job: tuple) -> tuple[str, int, list[float], list[float]]:
-    """(searcher, seed, cumulative evaluation seconds, hypervolume of full-fidelity trials) after each trial."""
+    """(searcher, seed, wall seconds since the first trial started, hypervolume of full-fidelity trials)
+    after each trial."""
     import torch
 
     torch.set_num_threads(1)
@@ -169,11 +173,14 @@ def _bohb_or_tpe(job: tuple) -> tuple[str, int, list[float], list[float]]:
                              if name == "bohb" else {"name": "tpe", "batch": 1, "startup_trials": 6})})
     state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), Path(tmp) / f"{name}-{seed}",
                        progress=False)
+    frozen = {t.number: t for t in state.store.study.get_trials(deepcopy=False)}
+    done = sorted((t for t in state.trials() if t.settled), key=lambda t: frozen[t.number].datetime_complete)
+    start = min(t.datetime_start for t in frozen.values() if t.datetime_start is not None)
+    seconds = [(frozen[t.number].datetime_complete - start).total_seconds() for t in done]
     m = len(state.objectives)
-    losses = np.array([o.losses if o.feasible else [np.inf] * m for o in state.records])
-    hv = hypervolume_history(losses, np.array([o.feasible for o in state.records]))
-    seconds = np.cumsum([sum(o.timings_s.values()) for o in state.records])
-    return name, seed, seconds.tolist(), hv.tolist()
+    losses = np.array([t.losses if t.feasible else [np.inf] * m for t in done])
+    hv = hypervolume_history(losses, np.array([t.feasible for t in done]))
+    return name, seed, seconds, hv.tolist()
 
 
 def _mean_or_none(values: list) -> float | None:
@@ -183,7 +190,7 @@ def _mean_or_none(values: list) -> float | None:
 def bohb_vs_tpe(quick: bool, seeds: tuple[int, ...] = (0,), variants: tuple[str, ...] = ("bohb",)) -> dict:
     """TPE and each BOHB variant (``bohb``: Hyperband brackets, ``bohb_sh``: successive halving) for the
     same wall time per seed, two runs at a time (one core each); per seed, the seconds each needs to
-    reach TPE's final hypervolume, on cumulative evaluation seconds. ``bohb_s_to_hv`` / ``tpe_s_to_hv``
+    reach TPE's final hypervolume, on wall seconds since each run's first trial. ``bohb_s_to_hv`` / ``tpe_s_to_hv``
     are means over seeds for the first variant (null if some seed never reaches it)."""
     from concurrent.futures import ProcessPoolExecutor
 
@@ -215,10 +222,10 @@ def bohb_vs_tpe(quick: bool, seeds: tuple[int, ...] = (0,), variants: tuple[str,
 
 
 def _seed_mean_curves(runs: dict, names: tuple[str, ...], seeds: tuple[int, ...], wall_s: float) -> dict:
-    """Per searcher, the first second (on a 1 s grid of cumulative evaluation time) at which its
+    """Per searcher, the first second (on a 1 s grid of wall time since the first trial) at which its
     hypervolume averaged over the seeds reaches TPE's seed-averaged hypervolume at the end (``None``
     if it never does): anytime curves averaged over seeds, as the multi-fidelity papers plot them."""
-    # the last trial of a run may end a little after wall_s of cumulative evaluation: the grid covers it
+    # the last trial of a run may end a little after wall_s: the grid covers it
     end = max([wall_s] + [sec[-1] for sec, _ in runs.values() if sec])
     grid = np.arange(0.0, np.ceil(end) + 1.0, 1.0)
 

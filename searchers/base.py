@@ -33,13 +33,16 @@ class Feedback:
     """Result of one proposal: ``losses`` (each objective in minimisation form, see
     ``Objective.loss``), the scalar ``reward`` (higher is better), feasibility, or ``failed``.
     ``margin`` is the signed constraint value (≤ 0 feasible, see ``Constraint.margin``; ``None``
-    when the run has no constraints), for searchers that model the constraint."""
+    when the run has no constraints), for searchers that model the constraint. ``rejected``: the
+    evaluator broke a constraint before evaluating the accuracy (``detail["skipped"]``), so the
+    candidate is infeasible at every fidelity and cost almost nothing to learn that."""
 
     losses: tuple[float, ...] | None
     reward: float | None
     feasible: bool = True
     violation: float = 0.0
     margin: float | None = None
+    rejected: bool = False
 
     @property
     def failed(self) -> bool:

@@ -17,6 +17,10 @@ the first epochs of the full schedule and pauses, and the promoted candidate con
 pause (:mod:`codesign.accuracy.rung_checkpoints`), so a candidate that reaches the top rung has cost
 ``max_epochs`` of training, not the sum of its rungs, and ends exactly as if trained straight through.
 
+A first-rung candidate the evaluator rejected before training (it breaks a constraint on a metric
+known without training, ``Feedback.rejected``) is replaced by a new proposal, so a bracket screens
+as many trainable candidates as it starts with.
+
 A new candidate comes from the TPE model of the largest rung holding at least ``min_points``
 results (random until one does), as BOHB does; candidates already proposed are not proposed again.
 Brackets run concurrently: while a rung waits for results, the next bracket starts, so a batch of
@@ -100,7 +104,8 @@ class BOHB(Searcher):
         n = int(math.ceil((self.s_max + 1) / (s + 1) * o["eta"] ** s))
         rungs = [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
         sizes = [max(1, n // o["eta"] ** i) for i in range(s + 1)]
-        return _Bracket([self.fresh(self._propose) for _ in range(n)], rungs, sizes)
+        return _Bracket([self.fresh(self._propose) for _ in range(n)], rungs, sizes,
+                        lambda: self.fresh(self._propose), REJECTED_REFILLS * n)
 
     def _propose(self) -> Values:
         ready = [e for e, m in self.models.items() if len(m.results) >= self.options["min_points"]]
@@ -114,15 +119,24 @@ class BOHB(Searcher):
         return self.models[epochs]
 
 
-class _Bracket:
-    """One successive-halving bracket: the current rung's queue, its results, promotions."""
+#: a bracket replaces up to this many times its size of first-rung candidates rejected before training
+REJECTED_REFILLS = 10
 
-    def __init__(self, first: list[Values], rungs: list[int], sizes: list[int]):
+
+class _Bracket:
+    """One successive-halving bracket: the current rung's queue, its results, promotions. A
+    first-rung candidate the evaluator rejected before training (``Feedback.rejected``: it breaks a
+    constraint at every fidelity) is replaced by a new proposal (``refill``, at most ``refills``
+    times), so the bracket screens the candidates it started with in number, as OFA's search
+    resamples candidates that break the efficiency constraint."""
+
+    def __init__(self, first: list[Values], rungs: list[int], sizes: list[int], refill=None, refills: int = 0):
         self.rungs, self.sizes = rungs, sizes
         self.rung = 0
         self.todo: list[Values] = list(first)
         self.issued = 0
         self.results: list[tuple[Values, Feedback]] = []
+        self.refill, self.refills = refill, refills
 
     def next_job(self) -> tuple[Values, int] | None:
         if not self.todo:
@@ -131,6 +145,11 @@ class _Bracket:
         return self.todo.pop(0), self.rungs[self.rung]
 
     def record(self, candidate: Values, feedback: Feedback) -> None:
+        if feedback.rejected and self.rung == 0 and self.refills > 0 and self.refill is not None:
+            self.refills -= 1
+            self.issued -= 1
+            self.todo.append(self.refill())
+            return
         self.results.append((candidate, feedback))
         if self.todo or len(self.results) < self.issued or self.rung + 1 == len(self.rungs):
             return

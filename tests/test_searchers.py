@@ -7,6 +7,7 @@ import pytest
 
 from codesign import CategoricalSpace, Constraint, Study, ValidationError
 from codesign.pareto import hypervolume, nondomination_rank
+from codesign.protocols import Evaluation
 
 #: 4^5 = 1,024 networks; "wide" is better on accuracy and worse on latency, per position
 SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(5)}
@@ -118,6 +119,31 @@ def test_bohb_promotes_first_the_candidate_that_alone_spans_the_most_hypervolume
     on_front = [r for r, rank in zip(first, nondomination_rank(np.array([r.losses for r in first]))) if rank == 0]
     widest = max(on_front, key=lambda r: hypervolume(np.array([r.losses])))
     assert promoted[0] == widest.candidate   # as multi-objective successive halving ranks within a front
+
+
+class RejectsSlow(TrainedFor):
+    """Over 30 ms, the toy evaluator rejects a candidate before "training" it, as the built-in one
+    does with ``accuracy.skip_infeasible`` (accuracy 0, ``detail["skipped"]`` says why)."""
+
+    def __call__(self, candidate, fidelity: int | None = None):
+        metrics = toy(candidate)
+        if metrics["measured_latency_ms"] > 30.0:
+            return Evaluation({**metrics, "accuracy": 0.0}, detail={"skipped": {"metrics": ["accuracy"],
+                                                                                 "reason": "over 30 ms"}})
+        return super().__call__(candidate, fidelity)
+
+
+def test_bohb_replaces_a_candidate_rejected_before_training_so_a_bracket_screens_as_many_as_it_started_with():
+    s = Study(CategoricalSpace(SPACE), RejectsSlow(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+              constraints=[Constraint("measured_latency_ms", hi=30.0)], searcher="bohb", batch=1, seed=0,
+              searcher_options={"max_epochs": 9, "min_epochs": 1, "eta": 3, "min_points": 5})
+    records = s.optimize(trials=40)
+    first_rung = records[:[r.values["fidelity"] for r in records].index(3)]  # the first bracket's 1-epoch rung
+    rejected = [r for r in first_rung if (r.detail or {}).get("skipped")]
+    screened = [r for r in first_rung if r not in rejected]
+    assert rejected and len(screened) == 9 and all(r.feasible is False for r in rejected)
+    promoted = {r.candidate for r in records if r.values["fidelity"] == 3} & {r.candidate for r in first_rung}
+    assert len(promoted) == 3 and promoted <= {r.candidate for r in screened}
 
 
 def first_rungs(records) -> dict:

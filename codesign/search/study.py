@@ -275,7 +275,8 @@ class Study:
         margin = (constraint_margin(rec.metrics, list(self.scoring.constraints))
                   if rec.metrics is not None else None)
         feasible = rec.metrics is not None and rec.violation == 0.0  # a pruned (partial-fidelity) trial too
-        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin)
+        rejected = not feasible and bool((rec.detail or {}).get("skipped"))
+        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected)
 
     def _make_searcher(self, space, phase_no: int, progress: bool):
         seed = self.seed + 1000 * phase_no
