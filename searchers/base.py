@@ -35,7 +35,9 @@ class Feedback:
     ``margin`` is the signed constraint value (≤ 0 feasible, see ``Constraint.margin``; ``None``
     when the run has no constraints), for searchers that model the constraint. ``rejected``: the
     evaluator broke a constraint before evaluating the accuracy (``detail["skipped"]``), so the
-    candidate is infeasible at every fidelity and cost almost nothing to learn that."""
+    candidate is infeasible at every fidelity and cost almost nothing to learn that; ``unmeasured``
+    lists the objectives (indices into ``losses``) whose value is then a stand-in, not a measurement
+    (a model of that objective should not fit it)."""
 
     losses: tuple[float, ...] | None
     reward: float | None
@@ -43,6 +45,7 @@ class Feedback:
     violation: float = 0.0
     margin: float | None = None
     rejected: bool = False
+    unmeasured: tuple[int, ...] = ()
 
     @property
     def failed(self) -> bool:

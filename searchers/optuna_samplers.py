@@ -2,11 +2,16 @@
 
 The study sees every choice as a ``CategoricalDistribution`` and the objectives as minimised
 losses; the run's constraints are one signed value set with ``Trial.set_constraint`` (≤ 0 feasible;
-optuna ranks infeasible trials behind feasible ones, and the GP models it). The run's persistent store is separate: the searcher only ever sees
-the values it proposed and the feedback it was told.
+optuna ranks infeasible trials behind feasible ones, and the GP models it). An objective a trial
+left unmeasured (a candidate rejected before training: ``Feedback.unmeasured``) is told as the
+median of that objective's measured losses so far, so the GP's model of it is not pulled towards a
+stand-in value (TPE and NSGA-II rank such an infeasible trial by its constraint alone). The run's
+persistent store is separate: the searcher only ever sees the values it proposed and the feedback
+it was told.
 """
 from __future__ import annotations
 
+import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
@@ -24,6 +29,7 @@ class _OptunaSearcher(Searcher):
         self.study = optuna.create_study(directions=["minimize"] * self.n_objectives, sampler=self.make_sampler())
         self.distributions = {c.name: CategoricalDistribution(list(c.options)) for c in self.choices}
         self.pending: dict[str, list] = {}
+        self.measured: list[list[float]] = [[] for _ in range(self.n_objectives)]  # losses told, per objective
 
     def ask(self) -> Values:
         trial = self.study.ask(self.distributions)
@@ -38,7 +44,16 @@ class _OptunaSearcher(Searcher):
             return
         for key, value in (optuna_constraints(feedback) or {}).items():
             trial.set_constraint(key, value)
-        self.study.tell(trial, list(feedback.losses))
+        self.study.tell(trial, self._told_losses(feedback))
+
+    def _told_losses(self, feedback: Feedback) -> list[float]:
+        losses = list(feedback.losses)
+        for i, loss in enumerate(losses):
+            if i not in feedback.unmeasured:
+                self.measured[i].append(loss)
+            elif self.measured[i]:
+                losses[i] = float(np.median(self.measured[i]))
+        return losses
 
 
 def optuna_constraints(feedback: Feedback) -> dict[str, float] | None:

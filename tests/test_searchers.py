@@ -146,6 +146,28 @@ def test_bohb_replaces_a_candidate_rejected_before_training_so_a_bracket_screens
     assert len(promoted) == 3 and promoted <= {r.candidate for r in screened}
 
 
+def test_gp_does_not_model_the_stand_in_accuracy_of_a_candidate_rejected_before_training():
+    """A rejected candidate's accuracy is a stand-in (0): the GP is told the median of the measured
+    accuracies so far instead, so its accuracy model is not pulled down where the constraint bites."""
+    s = Study(CategoricalSpace(SPACE), RejectsSlow(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+              constraints=[Constraint("measured_latency_ms", hi=30.0)], searcher="gp", batch=1, seed=0,
+              searcher_options={"startup_trials": 8})
+    records = s.optimize(trials=16)
+    told = [t.values for t in s.last_searcher.study.trials]
+    measured: list[float] = []
+    checked = 0
+    for rec, values in zip(records, told):
+        if (rec.detail or {}).get("skipped"):
+            if measured:
+                assert values[0] == pytest.approx(float(np.median(measured))) and values[0] != rec.losses[0]
+                checked += 1
+        else:
+            measured.append(rec.losses[0])
+            assert list(values) == pytest.approx(list(rec.losses))
+        assert values[1] == pytest.approx(rec.losses[1])  # the latency was measured either way
+    assert checked >= 2
+
+
 def first_rungs(records) -> dict:
     """Each candidate's first fidelity (epochs)."""
     first: dict = {}

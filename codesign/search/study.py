@@ -275,8 +275,11 @@ class Study:
         margin = (constraint_margin(rec.metrics, list(self.scoring.constraints))
                   if rec.metrics is not None else None)
         feasible = rec.metrics is not None and rec.violation == 0.0  # a pruned (partial-fidelity) trial too
-        rejected = not feasible and bool((rec.detail or {}).get("skipped"))
-        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected)
+        skipped = (rec.detail or {}).get("skipped") or {}
+        rejected = not feasible and bool(skipped)
+        unmeasured = tuple(i for i, o in enumerate(self.objectives) if o.metric in skipped.get("metrics", ()))
+        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected,
+                        unmeasured if rejected else ())
 
     def _make_searcher(self, space, phase_no: int, progress: bool):
         seed = self.seed + 1000 * phase_no
