@@ -26,6 +26,10 @@ def test_report_of_a_search_opens_offline_and_shows_the_front(smoke_run, capsys)
     assert len(out["pngs"]) == 4 and all((run / p.split("/")[-1]).stat().st_size > 5000 for p in out["pngs"])
     # the drill-down names, per layer, the bounding term, utilization, each latency term and energy by level
     assert "per-layer terms" in page and "vector cyc" in page and "dram µJ" in page and "util" in page
+    # candidates over the area budget were not trained, and the summary counts them
+    skipped = sum(r["skipped"] is not None for r in json.loads((run / "trials.json").read_text()))
+    shown = re.search(r"not trained \(broke a constraint before training\)</td><td data-v=\"(\d+)\"", page)
+    assert skipped > 0 and shown and int(shown.group(1)) == skipped
 
 
 def test_report_overlays_several_runs_fronts(smoke_run, tmp_path, capsys):
