@@ -114,14 +114,16 @@ def test_a_search_over_precision_scores_quantized_accuracy_and_marks_unsupported
     (tmp_path / "p.yaml").write_text(dump_yaml(doc))
     assert main(["search", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     run = load_run(tmp_path / "run")
-    rows = [r for r in run.rows if r.get("accuracy") is not None]
+    rows = run.rows
     assert len(rows) == 8 and "accuracy_float" in run.metrics
     for r in rows:
         arch_bits = int(r["candidate"].split(":")[0].rsplit("_w", 1)[1].split("a")[0])
         accel_bits = int(r["candidate"].split("_p")[1].split("_")[0])
         assert r["precision_supported"] == int(arch_bits <= accel_bits)
-        assert r["accuracy_float"] is not None
-        if not r["precision_supported"]:
-            assert not r["feasible"]
+        if not r["precision_supported"]:  # known before training: infeasible, and not trained
+            assert not r["feasible"] and r["accuracy"] is None and "precision_supported" in r["skipped"]
+        elif r["skipped"] is None:
+            assert r["accuracy"] is not None and r["accuracy_float"] is not None
     assert any(not r["precision_supported"] for r in rows)
+    assert any(r["accuracy_float"] is not None for r in rows)
     assert main(["report", str(tmp_path / "run")]) == 0

@@ -108,7 +108,8 @@ def search(args: argparse.Namespace) -> int:
     measure_front(state, progress=not args.no_progress)
     summary = write_summary(run_dir)
     print(f"{summary['trials_settled']}/{summary['budget_trials']} trials ({summary['trials_failed']} failed, "
-          f"{summary['trials_infeasible']} infeasible), front of {summary['front_size']}, "
+          f"{summary['trials_infeasible']} infeasible, {summary['trials_skipped']} not trained), "
+          f"front of {summary['front_size']}, "
           f"hypervolume {summary['hypervolume']:.4g}; setup {summary['setup_s']:.1f} s + search "
           f"{summary['elapsed_s']:.1f} s = {summary['total_s']:.1f} s → {run_dir}")
     unmet = _unmet_constraints(state)

@@ -168,17 +168,18 @@ def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path
     done = [r for r in run.rows if r["state"] == "COMPLETE"]
     for x, y in run.pairs:
         fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
-        for subset, kw in (([r for r in done if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
-                           ([r for r in done if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
+        shown = [r for r in done if r.get(x) is not None and r.get(y) is not None]  # e.g. accuracy of an untrained one
+        for subset, kw in (([r for r in shown if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
+                           ([r for r in shown if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
             ax.scatter([r[x] for r in subset], [r[y] for r in subset], **kw)
-        for r in (r for r in done if r["trial"] in picks):
+        for r in (r for r in shown if r["trial"] in picks):
             ax.scatter([r[x]], [r[y]], marker="*", s=160, c="#ffbf00", edgecolors="black", zorder=3)
             ax.annotate(", ".join(picks[r["trial"]]), (r[x], r[y]), textcoords="offset points", xytext=(6, 6), fontsize=8)
         for axis, m in (("x", x), ("y", y)):
-            if figures.axis_type(m) == "log" and any((r.get(m) or 0) > 0 for r in done):  # log needs a positive value
+            if figures.axis_type(m) == "log" and any(r[m] > 0 for r in shown):  # log needs a positive value
                 getattr(ax, f"set_{axis}scale")("log")
-        if not done:
-            ax.text(0.5, 0.5, "no finished trial", ha="center", va="center", transform=ax.transAxes)
+        if not shown:
+            ax.text(0.5, 0.5, "no finished trial with both values", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel(figures.label(x))
         ax.set_ylabel(figures.label(y))
         ax.legend()
