@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import metadata
+import sys
 from typing import Any
 
 from .errors import Problem, ValidationError
@@ -88,8 +89,16 @@ class Registry:
             load()
 
 
+_ENTRY_POINTS: dict[tuple[str, tuple[str, ...]], dict[str, metadata.EntryPoint]] = {}
+
+
 def _entry_points(group: str) -> dict[str, metadata.EntryPoint]:
-    return {ep.name: ep for ep in metadata.entry_points(group=group)}
+    """The group's entry points, read once per ``sys.path`` (reading them scans every installed
+    distribution: milliseconds, and a report asks whether thousands of names are metrics)."""
+    key = (group, tuple(sys.path))
+    if key not in _ENTRY_POINTS:
+        _ENTRY_POINTS[key] = {ep.name: ep for ep in metadata.entry_points(group=group)}
+    return _ENTRY_POINTS[key]
 
 
 def _entry_point_loader(kind: str, group: str, ep: metadata.EntryPoint) -> Callable[[], Any]:
