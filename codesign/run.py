@@ -67,6 +67,12 @@ class TrialRecord:
         return self.metrics is None
 
     @property
+    def skipped(self) -> dict[str, Any]:
+        """What the evaluator left unmeasured (``detail["skipped"]``: ``metrics`` and ``reason``; an
+        infeasible candidate left untrained), or ``{}``."""
+        return (self.detail or {}).get("skipped") or {}
+
+    @property
     def settled(self) -> bool:
         """Counts towards the budget: completed, pruned, or failed for a reason other than an interruption."""
         return self.state in ("COMPLETE", "PRUNED") or (self.state == "FAIL" and bool(self.error)
@@ -81,7 +87,7 @@ class TrialRecord:
         """A flat table row: identifiers, each of ``metric_names``, feasibility, timings and error. A
         metric the evaluator skipped (``detail["skipped"]``: an infeasible candidate left untrained)
         is ``None``, and ``skipped`` says why."""
-        skipped = (self.detail or {}).get("skipped") or {}
+        skipped = self.skipped
         flat = {k: v for k, v in (self.metrics or {}).items() if k not in skipped.get("metrics", ())}
         arch, sep, accel = self.candidate.partition("@")
         ids = {"arch": arch, "accel": accel} if sep else {}

@@ -165,10 +165,9 @@ def _pngs(run: RunData, out_dir: Path, picks: dict[int, list[str]]) -> list[Path
     import matplotlib.pyplot as plt
 
     paths = []
-    done = [r for r in run.rows if r["state"] == "COMPLETE"]
     for x, y in run.pairs:
         fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
-        shown = [r for r in done if r.get(x) is not None and r.get(y) is not None]  # e.g. accuracy of an untrained one
+        shown = figures.plotted(run.rows, x, y)
         for subset, kw in (([r for r in shown if not r["on_front"]], dict(c="#b0b8c8", s=8, label="trials")),
                            ([r for r in shown if r["on_front"]], dict(c="#d62728", s=22, label="Pareto front"))):
             ax.scatter([r[x] for r in subset], [r[y] for r in subset], **kw)

@@ -35,10 +35,15 @@ def _hover(r: dict[str, Any], metrics: list[str] | None = None) -> str:
     return f"trial {r['trial']}<br>{values}<br>{where}"
 
 
+def plotted(rows: list[dict[str, Any]], x: str, y: str) -> list[dict[str, Any]]:
+    """The completed trials with a value on both axes (an untrained candidate has no accuracy)."""
+    return [r for r in rows if r["state"] == "COMPLETE" and r.get(x) is not None and r.get(y) is not None]
+
+
 def pareto_pair(rows: list[dict[str, Any]], x: str, y: str, constraints: dict[str, float],
                 picks: dict[int, list[str]] | None = None) -> go.Figure:
     """One pairwise front; ``picks`` (trial → ``--pick`` names, e.g. ``knee``) are starred and labelled."""
-    done = [r for r in rows if r["state"] == "COMPLETE" and r.get(x) is not None and r.get(y) is not None]
+    done = plotted(rows, x, y)
     fig = go.Figure()
     for name, subset, style in (
             ("infeasible", [r for r in done if not r["feasible"]], dict(color="#d9a0a0", size=5, symbol="x")),

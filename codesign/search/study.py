@@ -275,7 +275,7 @@ class Study:
         margin = (constraint_margin(rec.metrics, list(self.scoring.constraints))
                   if rec.metrics is not None else None)
         feasible = rec.metrics is not None and rec.violation == 0.0  # a pruned (partial-fidelity) trial too
-        skipped = (rec.detail or {}).get("skipped") or {}
+        skipped = rec.skipped
         rejected = not feasible and bool(skipped)
         unmeasured = tuple(i for i, o in enumerate(self.objectives) if o.metric in skipped.get("metrics", ()))
         return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected,

@@ -130,7 +130,7 @@ def trial_counts(done: list[TrialRecord]) -> dict[str, int]:
     return {"trials_settled": len(done), "trials_completed": sum(r.state == "COMPLETE" for r in done),
             "trials_pruned": sum(r.state == "PRUNED" for r in done), "trials_failed": sum(r.state == "FAIL" for r in done),
             "trials_infeasible": sum(r.state == "COMPLETE" and not r.feasible for r in done),
-            "trials_skipped": sum(bool((r.detail or {}).get("skipped")) for r in done)}
+            "trials_skipped": sum(bool(r.skipped) for r in done)}
 
 
 def hv_history(done: list[TrialRecord], n_objectives: int) -> list[float]:
