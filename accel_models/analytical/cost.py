@@ -16,7 +16,9 @@ Per row:
    (:data:`accel_models.dataflows.SPATIAL_DIMS`.) Each layer takes, per axis, the allowed dimension
    that fills it best — a narrow layer on wide PEs unrolls its input channels on the lanes — and
    uneven tiles keep their idle PEs (a depthwise layer on a K×C weight-stationary array uses one
-   row: the classic loss).
+   row: the classic loss). Where the whole array leaves a layer waiting on the global buffer, the
+   mapping on the array with one axis halved (repeatedly) is tried too and kept when faster: a
+   mapper may leave PEs or lanes idle (``_best_mapping``).
 2. **Temporal loops.** Every dimension runs ``ceil(D / unroll)`` times; compute cycles are their
    product, so utilization = MACs / (cycles × PEs × lanes).
 3. **Global buffer ↔ array traffic**, searched over the register files' loop nest: the temporal
@@ -69,13 +71,15 @@ for _df, _i in DATAFLOW_ID.items():
 BOUNDS = np.array(["compute", "dram", "global_buffer", "vector"])
 
 
-def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unroll factors ``u`` (M, 8) over all ``axes``, temporal trip counts ``t`` (M, 8), and the
-    unroll factors over the first two axes alone (the PE array, without the MAC lanes inside a PE)."""
+def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unroll factors ``u`` (M, 8) over all ``axes``, temporal trip counts ``t`` (M, 8), the unroll
+    factors over the first two axes alone (the PE array, without the MAC lanes inside a PE), and how
+    much of each axis is in use (M, len(axes))."""
     m = dims.shape[0]
     rows = np.arange(m)
     u = np.ones_like(dims)
     rem = dims.copy()
+    used = np.ones((m, len(axes)))
     for axis, size in enumerate(axes):
         cand = HINTS[dataflow, axis]  # (M, width)
         valid = cand >= 0
@@ -86,10 +90,11 @@ def spatial_unroll(dims: np.ndarray, axes: list[np.ndarray], dataflow: np.ndarra
         dim = cand[rows, best]
         f = np.minimum(rem[rows, dim], size)
         u[rows, dim] *= f
+        used[:, axis] = f
         rem[rows, dim] = np.ceil(rem[rows, dim] / f)
         if axis == 1:
             u_array = u.copy()
-    return u, rem, u_array
+    return u, rem, u_array, used
 
 
 def layer_costs(L: LayerArrays, A: AccelArrays, detail: bool = True) -> dict:
@@ -155,35 +160,11 @@ def _finish(compute, dram_b, gb_b, vec, L: LayerArrays, A: AccelArrays, util, en
 def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     dims = L.dims
     n, kg, cg, g, p, q, r, s = (dims[:, i] for i in range(8))
-    u, t, u_array = spatial_unroll(dims, [A.rows, A.cols, A.lanes], A.dataflow)
-    compute = np.prod(t, axis=1)
     size_w = kg * cg * g * r * s
     size_o = n * kg * g * p * q
     size_i = n * cg * g * L.h_in * L.w_in
-
-    t_w, t_i, t_o, tiles = _array_traffic(L, A, u, t, u_array, (size_w, size_i, size_o))
-    prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
-
-    # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
-    # PEs along K use the same inputs: the global buffer broadcasts them, and each PE's local buffer
-    # holds, writes and reads its own copy (ZigZag's count for a memory not shared across the array)
-    dup = u_array[:, K][:, None]
-    lb_total = (A.lb_bytes * A.rows * A.cols)[:, None]
-    held = np.clip(lb_total / dup / np.maximum(size_i[:, None] * prec, 1.0), 0.0, 1.0)
-    t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
-    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec * dup, 0.0)
-    gb_opts = (t_w + t_i_gb) * prec + t_o * psum_b
-    # Register file (pJ): every MAC reads its weight and input from their shares and reads and writes
-    # its partial sum (Eyeriss and ZigZag count the same), plus the writes that fill the RF from the
-    # global buffer.
-    e_w, e_i, e_o, wf = (x[:, None] for x in (A.e_rf_w, A.e_rf_i, A.e_rf_o, A.write_factor))
-    rf_opts = L.macs[:, None] * (e_w * prec + e_i * prec + e_o * psum_b * (1 + wf)) \
-        + wf * ((t_w * e_w + t_i * e_i) * prec + t_o * e_o * psum_b)
-    e_opts = A.e_gb[:, None] * gb_opts + rf_opts + A.e_lb[:, None] * lb_b
-    # ZigZag-like choice: lowest buffer-or-compute time (latency), then lowest energy
-    score = np.maximum(gb_opts / A.gb_bw[:, None], compute[:, None]) * (1 + 1e-9) + e_opts * 1e-12
-    pick = np.argmin(score, axis=1)[:, None]
-    gb_b = np.take_along_axis(gb_opts, pick, 1)[:, 0]
+    arr = _best_mapping(L, A, (size_w, size_i, size_o))
+    compute, gb_b = arr["compute"], arr["gb_b"]
 
     # ---- DRAM <-> global buffer traffic (bytes) ----------------------------------------
     wb, ib, ob = size_w * A.prec_b, size_i * A.prec_b, size_o * A.prec_b
@@ -203,18 +184,85 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
         dram_b = np.where(resident | out_res, np.where(resident, 0.0, wb) + np.where(in_res, 0.0, ib)
                           + np.where(out_res, 0.0, ob), dram_b)
 
-    util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)
+    util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)  # idle PEs and lanes count
+    energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu, "rf": arr["rf"],
+              "local_buffer": A.e_lb * arr["lb_b"],
+              "global_buffer": A.e_gb * (arr["gb_port_b"] + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
+              "dram": A.e_dram * dram_b}
+    return _finish(compute, dram_b, gb_b, vec, L, A, util, energy, np.ones(len(compute), dtype=bool), resident)
+
+
+#: the array axes a mapper may leave partly idle (``_best_mapping``), in AccelArrays' names
+ARRAY_AXES = ("rows", "cols", "lanes")
+
+
+def _best_mapping(L: LayerArrays, A: AccelArrays, sizes: tuple) -> dict:
+    """The spatial mapping of each row: the whole array (``_mapping``) or, where that leaves the
+    layer waiting on the global buffer, the array with one axis halved (and halved again while that
+    keeps helping and the layer still waits), whichever is fastest, then cheapest. A mapper may
+    leave PEs or MAC lanes idle: more lanes unrolling the channels of a depthwise layer shrink what
+    each register-file entry covers and multiply the buffer's re-fetches, and a mapper keeps the
+    smaller unrolling then, so doubling an axis never makes a layer slower. Only an axis the layer
+    fills more than half of is halved (on a half-used axis the halved array maps the same)."""
+    best = _mapping(L, A, A.rows, A.cols, A.lanes, sizes)
+    size = np.stack([getattr(A, ax) for ax in ARRAY_AXES], axis=1).astype(float)  # (M, 3)
+    waits = best["gb_b"] / A.gb_bw > best["compute"]
+    row, axis = np.nonzero(waits[:, None] & (best["used"] * 2 > size) & (size >= 2))
+    shape, prev = size[row], best["score"][row]
+    while len(row):  # all (row, axis) candidates of one halving step in one call
+        cand = np.arange(len(row))
+        shape[cand, axis] = np.floor(shape[cand, axis] / 2)
+        sub = A.take(row)
+        alt = _mapping(L.take(row), sub, *shape.T, tuple(x[row] for x in sizes))
+        first = np.lexsort((alt["score"], row))  # each row's cheapest candidate first
+        first = first[np.r_[True, row[first][1:] != row[first][:-1]]]
+        first = first[alt["score"][first] < best["score"][row[first]]]
+        for key, value in alt.items():
+            if key != "used":  # how much of the whole array a layer fills stays the whole array's
+                best[key][row[first]] = value[first]
+        keep = (alt["score"] < prev) & (alt["gb_b"] / sub.gb_bw > alt["compute"]) \
+            & (alt["used"][cand, axis] * 2 > shape[cand, axis]) & (shape[cand, axis] >= 2)
+        row, axis, shape, prev = row[keep], axis[keep], shape[keep], alt["score"][keep]
+    return best
+
+
+def _mapping(L: LayerArrays, A: AccelArrays, rows: np.ndarray, cols: np.ndarray, lanes: np.ndarray,
+             sizes: tuple) -> dict:
+    """Compute cycles, global-buffer bytes (its bandwidth's share), register-file energy (pJ),
+    local-buffer bytes and the buffer's port-word bytes of each row on a ``rows`` × ``cols`` array
+    of ``lanes``-wide PEs, with the register-file loop nest that is fastest (then cheapest)."""
+    size_w, size_i, size_o = sizes
+    u, t, u_array, used = spatial_unroll(L.dims, [rows, cols, lanes], A.dataflow)
+    compute = np.prod(t, axis=1)
+    t_w, t_i, t_o, tiles = _array_traffic(L, A, u, t, u_array, sizes)
+    prec, psum_b = A.prec_b[:, None], A.psum_b[:, None]
+
+    # a per-PE local (input) buffer serves input re-fetches in proportion to how much of the input it holds
+    # PEs along K use the same inputs: the global buffer broadcasts them, and each PE's local buffer
+    # holds, writes and reads its own copy (ZigZag's count for a memory not shared across the array)
+    dup = u_array[:, K][:, None]
+    lb_total = (A.lb_bytes * rows * cols)[:, None]
+    held = np.clip(lb_total / dup / np.maximum(size_i[:, None] * prec, 1.0), 0.0, 1.0)
+    t_i_gb = np.maximum(size_i[:, None], t_i * (1.0 - held) + size_i[:, None] * held)
+    lb_b = np.where(lb_total > 0, (t_i + t_i_gb) * prec * dup, 0.0)
+    gb_opts = (t_w + t_i_gb) * prec + t_o * psum_b
+    # Register file (pJ): every MAC reads its weight and input from their shares and reads and writes
+    # its partial sum (Eyeriss and ZigZag count the same), plus the writes that fill the RF from the
+    # global buffer.
+    e_w, e_i, e_o, wf = (x[:, None] for x in (A.e_rf_w, A.e_rf_i, A.e_rf_o, A.write_factor))
+    rf_opts = L.macs[:, None] * (e_w * prec + e_i * prec + e_o * psum_b * (1 + wf)) \
+        + wf * ((t_w * e_w + t_i * e_i) * prec + t_o * e_o * psum_b)
+    e_opts = A.e_gb[:, None] * gb_opts + rf_opts + A.e_lb[:, None] * lb_b
+    # ZigZag-like choice: lowest buffer-or-compute time (latency), then lowest energy
+    score = np.maximum(gb_opts / A.gb_bw[:, None], compute[:, None]) * (1 + 1e-9) + e_opts * 1e-12
+    pick = np.argmin(score, axis=1)[:, None]
+    chosen = [np.take_along_axis(x, pick, 1)[:, 0] for x in (gb_opts, rf_opts, lb_b, score)]
     # buffer energy is charged per port word: each operand's transfer per RF refill (its footprint on
     # the array times the tile each PE's share holds) rounds up to whole words of the buffer's port
     tiles = [np.take_along_axis(x, pick, 1)[:, 0] for x in tiles]
     moved = [np.take_along_axis(x, pick, 1)[:, 0] for x in (t_w, t_i_gb, t_o)]
-    gb_energy_b = _port_word_bytes(u, A, moved, tiles)
-    energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu,
-              "rf": np.take_along_axis(rf_opts, pick, 1)[:, 0],
-              "local_buffer": A.e_lb * np.take_along_axis(lb_b, pick, 1)[:, 0],
-              "global_buffer": A.e_gb * (gb_energy_b + dram_b * A.write_factor + np.where(resident, wb, 0.0)),
-              "dram": A.e_dram * dram_b}
-    return _finish(compute, dram_b, gb_b, vec, L, A, util, energy, np.ones(len(compute), dtype=bool), resident)
+    return {"compute": compute, "gb_b": chosen[0], "rf": chosen[1], "lb_b": chosen[2], "score": chosen[3],
+            "gb_port_b": _port_word_bytes(u, A, moved, tiles), "used": used}
 
 
 def _array_traffic(L: LayerArrays, A: AccelArrays, u: np.ndarray, t: np.ndarray, u_array: np.ndarray,
