@@ -163,8 +163,6 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     size_w = kg * cg * g * r * s
     size_o = n * kg * g * p * q
     size_i = n * cg * g * L.h_in * L.w_in
-    arr = _best_mapping(L, A, (size_w, size_i, size_o))
-    compute, gb_b = arr["compute"], arr["gb_b"]
 
     # ---- DRAM <-> global buffer traffic (bytes) ----------------------------------------
     wb, ib, ob = size_w * A.prec_b, size_i * A.prec_b, size_o * A.prec_b
@@ -174,7 +172,7 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
     tiled = np.minimum(wb + ib * np.ceil(wb / (cap / 2)), ib + wb * np.ceil((ib + ob) / (cap / 2))) + ob
     dram_b = np.where(compulsory, wb + ib + ob, tiled)
     # on-chip residency: weights inside the weight cache, activations that fit in the global buffer
-    resident = out_res = in_res = np.zeros(len(compute), dtype=bool)
+    resident = out_res = in_res = np.zeros(len(L), dtype=bool)
     if A.weight_cache.any():
         resident = (L.weight_cum * A.prec_b <= A.weight_cache) & (A.weight_cache > 0)
     if A.act_on_chip.any():  # the network's input still arrives from DRAM
@@ -184,6 +182,10 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
         dram_b = np.where(resident | out_res, np.where(resident, 0.0, wb) + np.where(in_res, 0.0, ib)
                           + np.where(out_res, 0.0, ob), dram_b)
 
+    # a pipelined target waits on the slowest of its terms: the buffer's time matters above the others
+    floor = np.where(A.sequential, 0.0, np.maximum(dram_b / A.dram_bw, vec))
+    arr = _best_mapping(L, A, (size_w, size_i, size_o), floor)
+    compute, gb_b = arr["compute"], arr["gb_b"]
     util = L.macs / np.maximum(compute * A.rows * A.cols * A.lanes, 1.0)  # idle PEs and lanes count
     energy = {"mac": L.macs * A.e_mac, "vector": vec * A.vec_lanes * A.e_alu, "rf": arr["rf"],
               "local_buffer": A.e_lb * arr["lb_b"],
@@ -196,17 +198,19 @@ def _mac_costs(L: LayerArrays, A: AccelArrays, vec: np.ndarray) -> dict:
 ARRAY_AXES = ("rows", "cols", "lanes")
 
 
-def _best_mapping(L: LayerArrays, A: AccelArrays, sizes: tuple) -> dict:
+def _best_mapping(L: LayerArrays, A: AccelArrays, sizes: tuple, floor: np.ndarray) -> dict:
     """The spatial mapping of each row: the whole array (``_mapping``) or, where that leaves the
     layer waiting on the global buffer, the array with one axis halved (and halved again while that
     keeps helping and the layer still waits), whichever is fastest, then cheapest. A mapper may
     leave PEs or MAC lanes idle: more lanes unrolling the channels of a depthwise layer shrink what
     each register-file entry covers and multiply the buffer's re-fetches, and a mapper keeps the
     smaller unrolling then, so doubling an axis never makes a layer slower. Only an axis the layer
-    fills more than half of is halved (on a half-used axis the halved array maps the same)."""
+    fills more than half of is halved (on a half-used axis the halved array maps the same), and only
+    where the buffer's time is above ``floor`` (cycles: the DRAM and vector time of a pipelined
+    target, which the layer waits for anyway)."""
     best = _mapping(L, A, A.rows, A.cols, A.lanes, sizes)
     size = np.stack([getattr(A, ax) for ax in ARRAY_AXES], axis=1).astype(float)  # (M, 3)
-    waits = best["gb_b"] / A.gb_bw > best["compute"]
+    waits = best["gb_b"] / A.gb_bw > np.maximum(best["compute"], floor)
     row, axis = np.nonzero(waits[:, None] & (best["used"] * 2 > size) & (size >= 2))
     shape, prev = size[row], best["score"][row]
     while len(row):  # all (row, axis) candidates of one halving step in one call
@@ -220,7 +224,7 @@ def _best_mapping(L: LayerArrays, A: AccelArrays, sizes: tuple) -> dict:
         for key, value in alt.items():
             if key != "used":  # how much of the whole array a layer fills stays the whole array's
                 best[key][row[first]] = value[first]
-        keep = (alt["score"] < prev) & (alt["gb_b"] / sub.gb_bw > alt["compute"]) \
+        keep = (alt["score"] < prev) & (alt["gb_b"] / sub.gb_bw > np.maximum(alt["compute"], floor[row])) \
             & (alt["used"][cand, axis] * 2 > shape[cand, axis]) & (shape[cand, axis] >= 2)
         row, axis, shape, prev = row[keep], axis[keep], shape[keep], alt["score"][keep]
     return best
