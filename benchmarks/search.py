@@ -87,6 +87,10 @@ MULTI_FIDELITY_NOTES = (
     "anytime curves (hypervolume after each second of wall time, averaged over seeds): the first "
     "second each reaches TPE's seed-averaged final hypervolume. A promoted candidate continues its rung's "
     "training (rung checkpoints), so it costs 6 epochs in all.")
+#: the BOHB variants the multi-fidelity comparison can run (name → options over the common ones)
+BOHB_VARIANTS = {"bohb": {}, "bohb_sh": {"brackets": "successive_halving"},
+                 "bohb_untrained": {"untrained_rung": True},
+                 "bohb_sh_untrained": {"brackets": "successive_halving", "untrained_rung": True}}
 #: the differentiable searcher's options here (its defaults run 4 λ × 150 steps: ~25 min on 2 cores)
 DIFFERENTIABLE = {"steps": 40, "warmup_steps": 20, "table_every": 20, "candidates": 6,
                   "lambdas": [[0.05, 0.05], [0.5, 0.5]]}
@@ -165,12 +169,12 @@ def _bohb_or_tpe(job: tuple) -> tuple[str, int, list[float], list[float]]:
     torch.set_num_threads(1)
     name, seed, wall_s, epochs, tmp = job
     doc = SearchConfig.from_yaml(QUICKSTART).to_dict()
-    bohb = {"name": "bohb", "batch": 1, "min_epochs": max(1, epochs // 3), "eta": 3, "min_points": 6}
+    bohb = {"name": "bohb", "batch": 1, "min_epochs": max(1, epochs // 3), "eta": 3, "min_points": 6,
+            **BOHB_VARIANTS.get(name, {})}
     doc.update({"name": f"proxy-{name}-{seed}", "seed": seed, "measure": {"runtime": "none"},
                 "budget": {"trials": 100_000, "wall_time_s": wall_s},
                 "accuracy": {"fidelity": "proxy", "train": {"epochs": epochs, "batch_size": 64, "threads": 1}},
-                "searcher": ({**bohb, "brackets": "successive_halving"} if name == "bohb_sh" else bohb
-                             if name == "bohb" else {"name": "tpe", "batch": 1, "startup_trials": 6})})
+                "searcher": bohb if name in BOHB_VARIANTS else {"name": "tpe", "batch": 1, "startup_trials": 6}})
     state = run_search(SearchConfig.from_dict(doc, source=f"benchmark {name}"), Path(tmp) / f"{name}-{seed}",
                        progress=False)
     frozen = {t.number: t for t in state.store.study.get_trials(deepcopy=False)}
@@ -266,8 +270,9 @@ def main() -> None:
     if args.multi_fidelity_seeds:
         start = time.perf_counter()
         variants = tuple(v for v in args.multi_fidelity_variants.split(",") if v)
-        if not variants or set(variants) - {"bohb", "bohb_sh"}:
-            ap.error(f"--multi-fidelity-variants: expected bohb and/or bohb_sh, got {args.multi_fidelity_variants!r}")
+        if not variants or set(variants) - set(BOHB_VARIANTS):
+            ap.error(f"--multi-fidelity-variants: expected some of {', '.join(BOHB_VARIANTS)}, "
+                     f"got {args.multi_fidelity_variants!r}")
         results = {**bohb_vs_tpe(args.quick, tuple(range(args.multi_fidelity_seeds)), variants),
                    "seconds": round(time.perf_counter() - start, 1)}
         publish("Search: BOHB vs TPE" + (" (quick)" if args.quick else ""), results,

@@ -15,6 +15,10 @@ class or function; load heavy state lazily inside the worker).
 it proposes; the engine then calls ``evaluator(candidate, fidelity=epochs)`` — an evaluator that
 accepts the keyword trains for that many epochs — and stores an evaluation below the searcher's
 ``full_fidelity`` as ``PRUNED`` (its metrics kept, off the front), see :class:`AtFidelity`.
+``fidelity=0`` (BOHB's ``untrained_rung``) asks for what is known without training: the evaluator
+gives a stand-in for each metric that needs training and names those metrics in its detail record,
+``detail["skipped"] = {"metrics": [...], "reason": "..."}`` (the protocol an evaluator also uses to
+skip training a candidate that already breaks a constraint), so the searcher ranks on the others.
 """
 from __future__ import annotations
 

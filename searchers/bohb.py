@@ -17,6 +17,13 @@ the first epochs of the full schedule and pauses, and the promoted candidate con
 pause (:mod:`codesign.accuracy.rung_checkpoints`), so a candidate that reaches the top rung has cost
 ``max_epochs`` of training, not the sum of its rungs, and ends exactly as if trained straight through.
 
+With ``untrained_rung: true`` every bracket starts one rung lower, at **0 epochs**: eta times as
+many candidates are scored on what is known without training (the cost model's latency, energy and
+area, size, measured or predicted latency: the evaluator leaves the accuracy out and says so in
+``detail["skipped"]``), ranked on those objectives alone as above, and the best ``1/eta`` go on to
+the bracket's first trained rung. On a hardware-aware search that rung costs milliseconds and its
+objectives are exact, so every trained candidate has already won a screen on them.
+
 A first-rung candidate the evaluator rejected before training (it breaks a constraint on a metric
 known without training, ``Feedback.rejected``) is replaced by a new proposal, so a bracket screens
 as many trainable candidates as it starts with.
@@ -43,7 +50,8 @@ from .optuna_samplers import optuna_constraints
 class BOHB(Searcher):
     name = "bohb"
     MULTI_FIDELITY = True
-    OPTIONS = {"min_epochs": 1, "max_epochs": None, "eta": 3, "min_points": 10, "brackets": "hyperband"}
+    OPTIONS = {"min_epochs": 1, "max_epochs": None, "eta": 3, "min_points": 10, "brackets": "hyperband",
+               "untrained_rung": False}
     BRACKETS = ("hyperband", "successive_halving")
 
     def check_options(self) -> None:
@@ -58,6 +66,8 @@ class BOHB(Searcher):
         if self.options["brackets"] not in self.BRACKETS:
             self.checker.fail("searcher.brackets", f"expected one of {', '.join(self.BRACKETS)}, "
                                                    f"got {self.options['brackets']!r}")
+        if not isinstance(self.options["untrained_rung"], bool):
+            self.checker.fail("searcher.untrained_rung", f"expected true or false, got {self.options['untrained_rung']!r}")
         lo, hi = self.options["min_epochs"], self.options["max_epochs"]
         if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
             self.checker.fail("searcher.min_epochs", f"the lowest rung ({lo} epochs) is larger than the full "
@@ -72,6 +82,7 @@ class BOHB(Searcher):
         self.next_s = self.s_max
         self.asked: dict[tuple, list[_Bracket]] = {}
         self.models: dict[int, _RungModel] = {}
+        self.lowest_trained = int(o["min_epochs"])
 
     # ---- ask / tell ----------------------------------------------------------------------------
     def ask(self) -> Values:
@@ -87,7 +98,10 @@ class BOHB(Searcher):
         bracket = self.asked[values_key(values)].pop(0)
         epochs = int(values[FIDELITY])
         candidate = {k: v for k, v in values.items() if k != FIDELITY}
-        self._model(epochs).add(candidate, feedback)
+        if epochs > 0:
+            self._model(epochs).add(candidate, feedback)
+        elif feedback.rejected:  # infeasible at every fidelity: the trained rungs' models learn the constraint
+            self._model(self.lowest_trained).add(candidate, feedback)
         bracket.record(candidate, feedback)
         self.brackets = [b for b in self.brackets if not b.done()]
 
@@ -104,6 +118,9 @@ class BOHB(Searcher):
         n = int(math.ceil((self.s_max + 1) / (s + 1) * o["eta"] ** s))
         rungs = [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
         sizes = [max(1, n // o["eta"] ** i) for i in range(s + 1)]
+        if o["untrained_rung"]:  # screen eta times as many on what needs no training first
+            self.lowest_trained = min(self.lowest_trained, rungs[0])
+            n, rungs, sizes = n * o["eta"], [0, *rungs], [n * o["eta"], *sizes]
         return _Bracket([self.fresh(self._propose) for _ in range(n)], rungs, sizes,
                         lambda: self.fresh(self._propose), REJECTED_REFILLS * n)
 
@@ -169,7 +186,9 @@ def _best_first(results: list[tuple[Values, Feedback]]) -> list[int]:
     successive halving and optuna's TPE break such ties), then the reward. Losses are relative to
     the objectives' references, so the hypervolume's reference point is the origin."""
     ok = [i for i, (_, f) in enumerate(results) if not f.failed]
-    losses = {i: np.asarray(results[i][1].losses, dtype=float) for i in ok}
+    # an objective none of them measured (accuracy on an untrained rung) does not rank them
+    unmeasured = set.intersection(*(set(results[i][1].unmeasured) for i in ok)) if ok else set()
+    losses = {i: np.array([v for j, v in enumerate(results[i][1].losses) if j not in unmeasured]) for i in ok}
     ranks = dict(zip(ok, nondomination_rank(np.array([losses[i] for i in ok])))) if ok else {}
 
     def key(i: int) -> tuple:

@@ -8,6 +8,7 @@ import pytest
 from codesign import CategoricalSpace, Constraint, Study, ValidationError
 from codesign.pareto import hypervolume, nondomination_rank
 from codesign.protocols import Evaluation
+from codesign.search.summary import trial_counts
 
 #: 4^5 = 1,024 networks; "wide" is better on accuracy and worse on latency, per position
 SPACE = {f"x{i}": ("none", "narrow", "mid", "wide") for i in range(5)}
@@ -144,6 +145,36 @@ def test_bohb_replaces_a_candidate_rejected_before_training_so_a_bracket_screens
     assert rejected and len(screened) == 9 and all(r.feasible is False for r in rejected)
     promoted = {r.candidate for r in records if r.values["fidelity"] == 3} & {r.candidate for r in first_rung}
     assert len(promoted) == 3 and promoted <= {r.candidate for r in screened}
+
+
+class UntrainedAtZero(TrainedFor):
+    """At fidelity 0 the toy evaluator gives only what needs no training (the latency), as the
+    built-in one does: a stand-in accuracy, named in ``detail["skipped"]``."""
+
+    def __call__(self, candidate, fidelity: int | None = None):
+        if fidelity == 0:
+            return Evaluation({**toy(candidate), "accuracy": 0.0},
+                              detail={"skipped": {"metrics": ["accuracy"], "reason": "fidelity 0 epochs"}})
+        return super().__call__(candidate, fidelity)
+
+
+def test_bohb_screens_three_times_as_many_on_what_needs_no_training_before_its_first_trained_rung(tmp_path):
+    s = Study(CategoricalSpace(SPACE), UntrainedAtZero(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+              searcher="bohb", batch=1, seed=0, run_dir=tmp_path / "run",
+              searcher_options={"max_epochs": 9, "min_epochs": 1, "eta": 3, "min_points": 5, "untrained_rung": True})
+    records = s.optimize(trials=60)
+    screen = records[:27]  # the first bracket: 27 untrained, the best 9 of them at 1 epoch, 3 at 3, 1 at 9
+    assert [r.values["fidelity"] for r in records[:40]] == [0] * 27 + [1] * 9 + [3] * 3 + [9]
+    assert all(r.state == "PRUNED" and r.detail["skipped"]["metrics"] == ["accuracy"] for r in screen)
+    # ranked on the latency alone (the accuracy was not measured): the 9 fastest go on to training
+    fastest = sorted(screen, key=lambda r: r.metrics["measured_latency_ms"])
+    trained = [r.candidate for r in records[27:36]]
+    assert set(trained) == {r.candidate for r in fastest[:9]}
+    assert fastest[8].metrics["measured_latency_ms"] < fastest[9].metrics["measured_latency_ms"]
+    counts = trial_counts(s.trials())
+    assert counts["trials_skipped"] == 0 and counts["trials_pruned"] >= 27 + 9 + 3  # screened, not rejected
+    with pytest.raises(ValidationError, match=r"searcher\.untrained_rung"):
+        bohb_study(untrained_rung="yes").optimize(trials=4)
 
 
 def test_gp_does_not_model_the_stand_in_accuracy_of_a_candidate_rejected_before_training():

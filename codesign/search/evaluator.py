@@ -73,10 +73,11 @@ class CandidateEvaluator:
             self.device_model = DeviceModel.load(cfg.measure.device)
 
     def __call__(self, cand: Candidate, fidelity: int | None = None) -> Evaluation:
-        """``fidelity``: train the proxy network for that many epochs instead of the configured ones;
-        a candidate's hyperparameters (``cand.hp``) override the configured training recipe. The
-        accuracy comes last: with ``accuracy.skip_infeasible`` a candidate whose other metrics
-        already break a constraint is not trained (accuracy 0, ``detail["skipped"]`` says why)."""
+        """``fidelity``: train the proxy network for that many epochs instead of the configured ones
+        (0: not at all, every other metric only); a candidate's hyperparameters (``cand.hp``)
+        override the configured training recipe. The accuracy comes last: with
+        ``accuracy.skip_infeasible`` a candidate whose other metrics already break a constraint is
+        not trained (accuracy 0, ``detail["skipped"]`` says why)."""
         t: dict[str, float] = {}
         workload, report, totals = self._timed(t, "hardware_s", lambda: self._hardware(cand))
         quant = cand.arch.quant
@@ -105,6 +106,8 @@ class CandidateEvaluator:
             flat.update(self._timed(t, "plugin_metrics_s",
                                     lambda: {name: float(f(cand)) for name, f in self.computed.items()}))
         skipped = self._broken_constraints(flat) if self.cfg.accuracy.skip_infeasible else []
+        if fidelity == 0:  # a multi-fidelity searcher's untrained rung: what is known without training
+            skipped.append("fidelity 0 epochs")
         if skipped:
             flat = {"accuracy": 0.0, **flat}
         else:

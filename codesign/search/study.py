@@ -278,8 +278,7 @@ class Study:
         skipped = rec.skipped
         rejected = not feasible and bool(skipped)
         unmeasured = tuple(i for i, o in enumerate(self.objectives) if o.metric in skipped.get("metrics", ()))
-        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected,
-                        unmeasured if rejected else ())
+        return Feedback(rec.losses, rec.reward, feasible, rec.violation, margin, rejected, unmeasured)
 
     def _make_searcher(self, space, phase_no: int, progress: bool):
         seed = self.seed + 1000 * phase_no

@@ -126,11 +126,12 @@ def _only_study(run: Run) -> str:
 
 def trial_counts(done: list[TrialRecord]) -> dict[str, int]:
     """Settled, completed, pruned (partial fidelity), failed and infeasible trials among the settled
-    records ``done``, and those whose accuracy was skipped (infeasible before training)."""
+    records ``done``, and those whose accuracy was skipped because they broke a constraint before
+    training (a multi-fidelity searcher's untrained rung skips it too: those count as pruned)."""
     return {"trials_settled": len(done), "trials_completed": sum(r.state == "COMPLETE" for r in done),
             "trials_pruned": sum(r.state == "PRUNED" for r in done), "trials_failed": sum(r.state == "FAIL" for r in done),
             "trials_infeasible": sum(r.state == "COMPLETE" and not r.feasible for r in done),
-            "trials_skipped": sum(bool(r.skipped) for r in done)}
+            "trials_skipped": sum(bool(r.skipped) and r.violation > 0 for r in done)}
 
 
 def hv_history(done: list[TrialRecord], n_objectives: int) -> list[float]:
