@@ -36,7 +36,9 @@ its figures only show the mechanics).
 BOHB against TPE without pruning, on proxy training (each network trained on digits, quickstart's
 spaces, objectives and area budget; no host measurement): both run for ``BOHB_WALL_S`` (300) seconds side
 by side, one core each; TPE trains every candidate for the full 6 epochs, BOHB runs Hyperband rungs
-of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung). Both leave
+of 2 and 6 epochs (eta 3; one epoch on digits is still at chance, so it is not a rung), each bracket
+first screening three times as many candidates at 0 epochs on the cost model's latency, energy and
+area alone (``untrained_rung``; the ``bohb`` variant of ``--multi-fidelity-variants`` goes without). Both leave
 a candidate over the area budget untrained (``accuracy.skip_infeasible``, the default). Time is wall
 time since the run's first trial started (training, cost model, the searcher's own proposals and the
 store); hypervolume counts full-fidelity trials only. ``tpe_s_to_hv`` is when
@@ -77,13 +79,15 @@ GP_MAX_TRIALS = 100
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.yaml"
 BOHB_WALL_S = 300.0
 MULTI_FIDELITY_NOTES = (
-    "TPE (every candidate at 6 epochs), BOHB with Hyperband brackets (`bohb`: rungs 2 and 6 epochs, eta 3, "
-    "brackets s = 1, 0 in turn) and BOHB with successive-halving brackets only (`bohb_sh`: every bracket starts "
-    "at 2 epochs), digits proxy training on the quickstart's spaces, objectives and area budget, each run "
+    "TPE (every candidate at 6 epochs) against BOHB variants: `bohb` (Hyperband brackets: rungs 2 and 6 epochs, "
+    "eta 3, brackets s = 1, 0 in turn), `bohb_sh` (successive-halving brackets only: every bracket starts at 2 "
+    "epochs), and each of them with `untrained_rung: true` (`bohb_untrained`, `bohb_sh_untrained`: every bracket "
+    "first scores 3× its candidates at 0 epochs on the cost model alone and trains the best third), "
+    "digits proxy training on the quickstart's spaces, objectives and area budget, each run "
     "BOHB_WALL_S seconds of one core, two runs at a time; a candidate over the area budget is not trained "
     "(`accuracy.skip_infeasible`, the default). Per seed: seconds of wall time since the first trial until TPE's "
     "own final hypervolume is reached (hypervolume of full-fidelity trials only); `ratio_to_tpe_per_seed` = "
-    "BOHB's seconds / TPE's. `bohb_s_to_hv` / `tpe_s_to_hv` (Hyperband variant) are read off the seed-averaged "
+    "BOHB's seconds / TPE's. `bohb_s_to_hv` / `tpe_s_to_hv` (the first variant run) are read off the seed-averaged "
     "anytime curves (hypervolume after each second of wall time, averaged over seeds): the first "
     "second each reaches TPE's seed-averaged final hypervolume. A promoted candidate continues its rung's "
     "training (rung checkpoints), so it costs 6 epochs in all.")
@@ -191,8 +195,8 @@ def _mean_or_none(values: list) -> float | None:
     return None if not values or any(v is None for v in values) else round(float(np.mean(values)), 3)
 
 
-def bohb_vs_tpe(quick: bool, seeds: tuple[int, ...] = (0,), variants: tuple[str, ...] = ("bohb",)) -> dict:
-    """TPE and each BOHB variant (``bohb``: Hyperband brackets, ``bohb_sh``: successive halving) for the
+def bohb_vs_tpe(quick: bool, seeds: tuple[int, ...] = (0,), variants: tuple[str, ...] = ("bohb_untrained",)) -> dict:
+    """TPE and each BOHB variant (``BOHB_VARIANTS``) for the
     same wall time per seed, two runs at a time (one core each); per seed, the seconds each needs to
     reach TPE's final hypervolume, on wall seconds since each run's first trial. ``bohb_s_to_hv`` / ``tpe_s_to_hv``
     are means over seeds for the first variant (null if some seed never reaches it)."""
@@ -260,9 +264,9 @@ def main() -> None:
     ap.add_argument("--one-shot-and-multi-fidelity", action="store_true",
                     help="only the differentiable-vs-evolution and BOHB-vs-TPE comparisons (own section)")
     ap.add_argument("--multi-fidelity-seeds", type=int, default=0, metavar="N",
-                    help="only BOHB (Hyperband and successive-halving brackets) against TPE over N seeds (own section)")
-    ap.add_argument("--multi-fidelity-variants", default="bohb,bohb_sh",
-                    help="with --multi-fidelity-seeds: the BOHB variants, comma-separated (bohb, bohb_sh)")
+                    help="only BOHB variants against TPE over N seeds (own section)")
+    ap.add_argument("--multi-fidelity-variants", default="bohb_untrained,bohb",
+                    help=f"with --multi-fidelity-seeds: the BOHB variants, comma-separated ({', '.join(BOHB_VARIANTS)})")
     args = ap.parse_args()
     if args.make_samples:
         make_samples(args.checkpoint)
@@ -277,7 +281,7 @@ def main() -> None:
                    "seconds": round(time.perf_counter() - start, 1)}
         publish("Search: BOHB vs TPE" + (" (quick)" if args.quick else ""), results,
                 f"python benchmarks/search.py --multi-fidelity-seeds {args.multi_fidelity_seeds}"
-                + (f" --multi-fidelity-variants {','.join(variants)}" if variants != ("bohb", "bohb_sh") else "")
+                + (f" --multi-fidelity-variants {','.join(variants)}" if variants != ("bohb_untrained", "bohb") else "")
                 + (" --quick" if args.quick else ""), notes=MULTI_FIDELITY_NOTES)
         return
     if args.one_shot_and_multi_fidelity:

@@ -1,5 +1,6 @@
 """The joint search as a user runs it: a config, a run directory, a store that survives restarts."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -216,6 +217,20 @@ def test_a_promoted_bohb_candidate_continues_its_rung_and_ends_as_if_trained_str
     assert top.metrics["accuracy"] == straight["accuracy"]
     kept = sorted(p.name.split("-e")[1] for p in (tmp_path / "run" / "rung_checkpoints").glob("*.pt"))
     assert kept == ["1.pt"] * (len(rung) - 1)
+
+
+def test_bohb_untrained_rung_scores_the_hardware_without_training_and_trains_the_best_third(tmp_path):
+    cfg = replace(bohb_config(untrained_rung=True, batch=1), trials=12)
+    state = run_search(cfg, tmp_path / "run", progress=False)
+    rows = sorted(state.store.trials(), key=lambda t: t.number)
+    screen, trained = rows[:9], rows[9:]
+    assert all(t.values["fidelity"] == 0 and t.state == "PRUNED" for t in screen)
+    assert all(t.detail["skipped"]["reason"] == "fidelity 0 epochs: accuracy not evaluated" for t in screen)
+    assert all("accuracy_s" not in t.timings_s and t.metrics["latency_ms"] > 0 for t in screen)
+    assert [t.values["fidelity"] for t in trained] == [1, 1, 1]
+    assert all("skipped" not in t.detail and t.timings_s["accuracy_s"] > 0 for t in trained)
+    assert {t.candidate for t in trained} <= {t.candidate for t in screen}
+    assert write_summary(tmp_path / "run")["trials_skipped"] == 0
 
 
 @pytest.mark.parametrize("accuracy, options, field", [

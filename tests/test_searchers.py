@@ -84,8 +84,20 @@ class TrainedFor:
         return metrics
 
 
+class UntrainedAtZero(TrainedFor):
+    """At fidelity 0 the toy evaluator gives only what needs no training (the latency), as the
+    built-in one does: a stand-in accuracy, named in ``detail["skipped"]``."""
+
+    def __call__(self, candidate, fidelity: int | None = None):
+        if fidelity == 0:
+            return Evaluation({**toy(candidate), "accuracy": 0.0},
+                              detail={"skipped": {"metrics": ["accuracy"], "reason": "fidelity 0 epochs"}})
+        return super().__call__(candidate, fidelity)
+
+
 def bohb_study(run_dir=None, seed: int = 0, **options) -> Study:
-    return Study(CategoricalSpace(SPACE), TrainedFor(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+    evaluator = UntrainedAtZero() if options.get("untrained_rung") else TrainedFor()
+    return Study(CategoricalSpace(SPACE), evaluator, ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
                  searcher="bohb", run_dir=run_dir, batch=4, seed=seed,
                  searcher_options={"max_epochs": 9, "min_epochs": 1, "eta": 3, "min_points": 5, **options})
 
@@ -145,17 +157,6 @@ def test_bohb_replaces_a_candidate_rejected_before_training_so_a_bracket_screens
     assert rejected and len(screened) == 9 and all(r.feasible is False for r in rejected)
     promoted = {r.candidate for r in records if r.values["fidelity"] == 3} & {r.candidate for r in first_rung}
     assert len(promoted) == 3 and promoted <= {r.candidate for r in screened}
-
-
-class UntrainedAtZero(TrainedFor):
-    """At fidelity 0 the toy evaluator gives only what needs no training (the latency), as the
-    built-in one does: a stand-in accuracy, named in ``detail["skipped"]``."""
-
-    def __call__(self, candidate, fidelity: int | None = None):
-        if fidelity == 0:
-            return Evaluation({**toy(candidate), "accuracy": 0.0},
-                              detail={"skipped": {"metrics": ["accuracy"], "reason": "fidelity 0 epochs"}})
-        return super().__call__(candidate, fidelity)
 
 
 def test_bohb_screens_three_times_as_many_on_what_needs_no_training_before_its_first_trained_rung(tmp_path):
@@ -220,12 +221,13 @@ def toy_latency(trial) -> float:
     return toy(CategoricalSpace(SPACE).decode({k: v for k, v in trial.values.items() if k != "fidelity"}))["measured_latency_ms"]
 
 
-def test_bohb_resumes_and_runs_the_same_on_the_process_pool(tmp_path):
-    straight = bohb_study(tmp_path / "straight").optimize(trials=30)
-    bohb_study(tmp_path / "resumed").optimize(trials=13)
-    resumed = bohb_study(tmp_path / "resumed").optimize(trials=30)
+@pytest.mark.parametrize("options", [{}, {"untrained_rung": True}])
+def test_bohb_resumes_and_runs_the_same_on_the_process_pool(tmp_path, options):
+    straight = bohb_study(tmp_path / "straight", **options).optimize(trials=30)
+    bohb_study(tmp_path / "resumed", **options).optimize(trials=13)
+    resumed = bohb_study(tmp_path / "resumed", **options).optimize(trials=30)
     assert [(r.candidate, r.values["fidelity"]) for r in resumed] == [(r.candidate, r.values["fidelity"]) for r in straight]
-    pool = bohb_study(tmp_path / "pool").optimize(trials=30, executor="pool")
+    pool = bohb_study(tmp_path / "pool", **options).optimize(trials=30, executor="pool")
     assert [(r.candidate, r.state) for r in pool] == [(r.candidate, r.state) for r in straight]
 
 
