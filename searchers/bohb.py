@@ -82,7 +82,9 @@ class BOHB(Searcher):
         self.next_s = self.s_max
         self.asked: dict[tuple, list[_Bracket]] = {}
         self.models: dict[int, _RungModel] = {}
-        self.lowest_trained = int(o["min_epochs"])
+        # the lowest trained rung (the most aggressive bracket's first); its model also learns the constraint
+        # from candidates an untrained rung rejected
+        self.lowest_trained = self._rungs(self.s_max)[0]
 
     # ---- ask / tell ----------------------------------------------------------------------------
     def ask(self) -> Values:
@@ -116,13 +118,17 @@ class BOHB(Searcher):
         o, s = self.options, self.next_s
         self.next_s = self.s_max if s == 0 or o["brackets"] == "successive_halving" else s - 1
         n = int(math.ceil((self.s_max + 1) / (s + 1) * o["eta"] ** s))
-        rungs = [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
+        rungs = self._rungs(s)
         sizes = [max(1, n // o["eta"] ** i) for i in range(s + 1)]
         if o["untrained_rung"]:  # screen eta times as many on what needs no training first
-            self.lowest_trained = min(self.lowest_trained, rungs[0])
             n, rungs, sizes = n * o["eta"], [0, *rungs], [n * o["eta"], *sizes]
         return _Bracket([self.fresh(self._propose) for _ in range(n)], rungs, sizes,
                         lambda: self.fresh(self._propose), REJECTED_REFILLS * n)
+
+    def _rungs(self, s: int) -> list[int]:
+        """The trained rungs (epochs) of bracket ``s``, lowest first."""
+        o = self.options
+        return [max(o["min_epochs"], int(round(o["max_epochs"] * o["eta"] ** (i - s)))) for i in range(s + 1)]
 
     def _propose(self) -> Values:
         ready = [e for e, m in self.models.items() if len(m.results) >= self.options["min_points"]]

@@ -178,6 +178,17 @@ def test_bohb_screens_three_times_as_many_on_what_needs_no_training_before_its_f
         bohb_study(untrained_rung="yes").optimize(trials=4)
 
 
+def test_bohb_learns_the_constraint_from_untrained_rejections_in_the_model_of_its_lowest_trained_rung():
+    s = Study(CategoricalSpace(SPACE), UntrainedAtZero(), ["accuracy", {"metric": "measured_latency_ms", "reference": 200.0}],
+              constraints=[Constraint("measured_latency_ms", hi=30.0)], searcher="bohb", batch=1, seed=0,
+              searcher_options={"max_epochs": 9, "min_epochs": 2, "eta": 3, "min_points": 5, "untrained_rung": True})
+    records = s.optimize(trials=30)
+    assert {r.values["fidelity"] for r in records} <= {0, 3, 9}  # 9 / 3 = 3 epochs: no rung at min_epochs 2
+    rejected = [r for r in records if r.values["fidelity"] == 0 and r.violation > 0]
+    assert rejected and 3 in s.last_searcher.models and set(s.last_searcher.models) <= {3, 9}
+    assert len(s.last_searcher.models[3].results) >= len(rejected)
+
+
 def test_gp_does_not_model_the_stand_in_accuracy_of_a_candidate_rejected_before_training():
     """A rejected candidate's accuracy is a stand-in (0): the GP is told the median of the measured
     accuracies so far instead, so its accuracy model is not pulled down where the constraint bites."""
