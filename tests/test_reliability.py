@@ -86,3 +86,27 @@ def test_ray_resources_and_address_are_checked_before_any_trial(tmp_path):
         make_executor(ExecutorConfig(kind="ray", address="127.0.0.1:1"))
     with pytest.raises(ValidationError, match="no node of the Ray cluster has cpu 1 and gpu 0.5"):
         make_executor(cfg.executor)
+
+
+def constant(candidate) -> dict[str, float]:
+    return {"accuracy": 0.5}
+
+
+def test_the_process_pool_runs_more_trials_than_its_workers_notes_fill_a_pipe_with():
+    """Each pool worker tells the driver which task it starts (so a killed worker fails only its own
+    trial); the driver reads those notes while it waits, so a long run never fills the pipe (it
+    did at ~2,700 trials: the workers blocked until the trial timeout failed their trials)."""
+    import threading
+
+    from codesign.search.executors import ExecutorConfig, make_executor
+
+    exe = make_executor(ExecutorConfig(kind="pool", workers=2, timeout_s=60))
+    done: dict = {}
+    tasks = [(constant, i, str(i)) for i in range(4000)]
+    runner = threading.Thread(target=exe.run, args=(tasks, done.__setitem__), daemon=True)
+    runner.start()
+    runner.join(timeout=120)
+    finished = not runner.is_alive()
+    exe.close() if finished else exe._kill()
+    assert finished, f"the pool hung after {len(done)} of {len(tasks)} tasks"
+    assert len(done) == len(tasks) and all(r["error"] is None for r in done.values())

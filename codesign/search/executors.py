@@ -203,9 +203,7 @@ class PoolExecutor(_BoundedExecutor):
     def _killed_here(self, handle: Any) -> bool:
         """Whether the worker that ran ``handle``'s task was killed (not just stopped with its broken
         pool); unknown counts as killed."""
-        while self._starts is not None and not self._starts.empty():
-            token, pid = self._starts.get()
-            self._pid_of[token] = pid
+        self._read_starts()
         pid = self._pid_of.get(self._token_of.get(handle, -1))
         procs = getattr(self.pool, "_processes", None) or {}
         if pid is None or pid not in procs:
@@ -213,7 +211,15 @@ class PoolExecutor(_BoundedExecutor):
         code = procs[pid].exitcode
         return code is not None and code not in (0, -signal.SIGTERM)
 
+    def _read_starts(self) -> None:
+        """Which process started which task, as the workers told. Read on every wait: a worker
+        blocks on a full pipe (~64 KiB, some 2,700 tasks) until the driver reads it."""
+        while self._starts is not None and not self._starts.empty():
+            token, pid = self._starts.get()
+            self._pid_of[token] = pid
+
     def _ready(self, handles: list[Any]) -> list[Any]:
+        self._read_starts()
         return list(wait(handles, timeout=0.5, return_when=FIRST_COMPLETED)[0])
 
     def _result(self, handle: Any) -> dict[str, Any]:
@@ -225,7 +231,7 @@ class PoolExecutor(_BoundedExecutor):
                 return {**failed("its pool broke"), "innocent": True}
             return failed("worker process died (killed, crashed or out of memory)", worker_died=True)
         finally:
-            self._token_of.pop(handle, None)
+            self._pid_of.pop(self._token_of.pop(handle, -1), None)
 
     def _stop(self, late: list[Any], running: dict[Any, tuple[int, float]]) -> list[int]:
         if not (late or self.broken):
