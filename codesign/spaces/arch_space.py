@@ -12,6 +12,7 @@ and an accelerator whose ``precision_bits`` is narrower cannot run it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from math import log10
 from pathlib import Path
@@ -89,13 +90,17 @@ class ArchSpace:
     # ---- the flattened encoding ------------------------------------------------------
     def all_choices(self) -> list[Choice]:
         """Every field of the space in a fixed order, including those with a single option."""
+        return list(self._all_choices)
+
+    @cached_property
+    def _all_choices(self) -> tuple[Choice, ...]:  # a frozen space's fields: built once (decode asks per trial)
         out = [Choice("stem.channels", self.stem_channels), Choice("head.channels", self.head_channels),
                Choice("quant", self.quant)]
         for i, st in enumerate(self.stages):
             out += [Choice(f"s{i}.depth", st.depth), Choice(f"s{i}.channels", st.channels)]
             for j in range(max(st.depth)):
                 out += [Choice(f"s{i}.b{j}.{f}", getattr(st, f)) for f in BLOCK_FIELDS]
-        return out
+        return tuple(out)
 
     def choices(self) -> list[Choice]:
         """The decisions: fields with at least two options."""

@@ -7,6 +7,7 @@ and the same encodings (a dict of values, or a vector of option indices).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,9 +32,13 @@ class JointSpace:
 
     def choices(self) -> list[Choice]:
         """Every decision (≥ 2 options), architecture first."""
-        return ([Choice(f"arch.{c.name}", c.options) for c in self.arch.choices()]
-                + [Choice(f"hw.{c.name}", c.options) for c in self.hw.choices()]
-                + ([Choice(f"hp.{c.name}", c.options) for c in self.hp.choices()] if self.hp is not None else []))
+        return list(self._choices)
+
+    @cached_property
+    def _choices(self) -> tuple[Choice, ...]:  # a frozen space's decisions: built once (asked per trial)
+        return tuple([Choice(f"arch.{c.name}", c.options) for c in self.arch.choices()]
+                     + [Choice(f"hw.{c.name}", c.options) for c in self.hw.choices()]
+                     + ([Choice(f"hp.{c.name}", c.options) for c in self.hp.choices()] if self.hp is not None else []))
 
     def decode(self, values: dict[str, Any]) -> Candidate:
         arch = {k[5:]: v for k, v in values.items() if k.startswith("arch.")}
