@@ -133,6 +133,13 @@ class Searcher:
         if checked is not None:
             self.options[key] = checked
 
+    def flag(self, key: str, meaning: str = "") -> None:
+        """Validate one true/false option; ``meaning`` says what it means in the error."""
+        value = self.options[key]
+        if not isinstance(value, bool):
+            self.checker.fail(f"searcher.{key}", f"expected true or false{f' ({meaning})' if meaning else ''}, "
+                                                 f"got {value!r}")
+
 
 def values_key(values: Values) -> tuple:
     """A hashable key of proposed values (every name, option by ``repr``)."""

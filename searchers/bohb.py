@@ -66,8 +66,7 @@ class BOHB(Searcher):
         if self.options["brackets"] not in self.BRACKETS:
             self.checker.fail("searcher.brackets", f"expected one of {', '.join(self.BRACKETS)}, "
                                                    f"got {self.options['brackets']!r}")
-        if not isinstance(self.options["untrained_rung"], bool):
-            self.checker.fail("searcher.untrained_rung", f"expected true or false, got {self.options['untrained_rung']!r}")
+        self.flag("untrained_rung")
         lo, hi = self.options["min_epochs"], self.options["max_epochs"]
         if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
             self.checker.fail("searcher.min_epochs", f"the lowest rung ({lo} epochs) is larger than the full "

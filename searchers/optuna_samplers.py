@@ -103,9 +103,7 @@ class GaussianProcess(_OptunaSearcher):
 
     def check_options(self) -> None:
         self.option("startup_trials", 1, 1_000_000)
-        if not isinstance(self.options["deterministic"], bool):
-            self.checker.fail("searcher.deterministic", "expected true or false (whether the evaluator gives "
-                                                        f"the same metrics for the same candidate), got {self.options['deterministic']!r}")
+        self.flag("deterministic", "whether the evaluator gives the same metrics for the same candidate")
 
     def make_sampler(self):
         return optuna.samplers.GPSampler(n_startup_trials=self.options["startup_trials"], seed=self.seed,
